@@ -1,0 +1,135 @@
+/* cnnserve engine — public API.
+ *
+ * A model is a directory (model.json + weights.safetensors). Load it once with
+ * cnn_model_load(), then create one or more sessions (device, precision, max
+ * batch) and run batches of preprocessed NCHW float32 images through them.
+ *
+ * Every function that can fail returns a cnn_status_t and, when `err` is not
+ * NULL, fills it with a human-readable message. Nothing here aborts or exits on
+ * bad input.
+ */
+#ifndef CNN_CNN_H
+#define CNN_CNN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cnn_status {
+    CNN_OK = 0,
+    CNN_E_INVALID_ARGUMENT = -1, /* caller passed something unusable */
+    CNN_E_IO = -2,               /* file could not be opened/read/mapped */
+    CNN_E_FORMAT = -3,           /* a file is malformed */
+    CNN_E_SHAPE = -4,            /* tensor shapes do not fit together */
+    CNN_E_UNSUPPORTED = -5,      /* valid, but not implemented here */
+    CNN_E_NOMEM = -6,            /* allocation failed */
+    CNN_E_BACKEND = -7,          /* the compute library reported a failure */
+    CNN_E_NOT_FOUND = -8,        /* named thing (tensor, layer, arch) unknown */
+} cnn_status_t;
+
+#define CNN_ERROR_MESSAGE_MAX 512
+
+typedef struct cnn_error {
+    cnn_status_t status;
+    char message[CNN_ERROR_MESSAGE_MAX];
+} cnn_error_t;
+
+/* Short constant name of a status ("invalid argument", ...). */
+const char *cnn_status_strerror(cnn_status_t status);
+
+typedef enum cnn_precision {
+    CNN_PRECISION_FP32 = 0,
+    CNN_PRECISION_BF16,
+} cnn_precision_t;
+
+typedef enum cnn_device_kind {
+    CNN_DEVICE_CPU = 0,
+    CNN_DEVICE_CUDA,
+} cnn_device_kind_t;
+
+typedef struct cnn_model cnn_model_t;
+typedef struct cnn_session cnn_session_t;
+
+/* How raw images become the network's input tensor (from model.json). */
+typedef enum cnn_color_mode {
+    CNN_COLOR_GRAYSCALE = 0,
+    CNN_COLOR_RGB,
+} cnn_color_mode_t;
+
+typedef struct cnn_preprocess {
+    cnn_color_mode_t color;
+    int resize_shorter; /* 0: resize straight to input size */
+    float scale;        /* applied to 0..255 pixels first */
+    float mean[3];
+    float std[3];
+} cnn_preprocess_t;
+
+typedef struct cnn_model_info {
+    const char *name;
+    const char *architecture; /* zoo name */
+    int input_channels, input_height, input_width;
+    int num_classes;
+    const char *const *labels; /* num_classes entries, may be NULL */
+    bool output_is_probability; /* graph ends in softmax */
+    cnn_preprocess_t preprocess;
+    int max_batch_size;
+    int max_queue_delay_us;
+} cnn_model_info_t;
+
+/* One layer of the (rewritten) graph, as shown by `cnnserve inspect`. */
+typedef struct cnn_layer_info {
+    const char *name;
+    const char *op;        /* "conv2d", "relu", ... */
+    const char *fused;     /* e.g. "bn+relu", "" when nothing is fused */
+    int c, h, w;           /* per-image output shape */
+    int64_t params;        /* weights + biases owned by the layer */
+    int64_t macs;          /* multiply-adds per image */
+} cnn_layer_info_t;
+
+/* Loads a model directory: parses model.json, builds the graph, maps and
+ * validates weights.safetensors, binds every tensor, and applies load-time
+ * rewrites (BN folding, dropout removal, activation fusion).
+ * Returns CNN_OK and *out on success; on error *out is NULL. */
+cnn_status_t cnn_model_load(const char *dir, cnn_model_t **out, cnn_error_t *err);
+void cnn_model_free(cnn_model_t *model);
+
+const cnn_model_info_t *cnn_model_get_info(const cnn_model_t *model);
+/* Number of floats one image's output occupies (num_classes for classifiers). */
+size_t cnn_model_output_size(const cnn_model_t *model);
+size_t cnn_model_layer_count(const cnn_model_t *model);
+/* Fills *info for layer `index` (0 <= index < layer_count); strings are owned by the model. */
+cnn_status_t cnn_model_get_layer(const cnn_model_t *model, size_t index, cnn_layer_info_t *info);
+/* Peak bytes of the fp32 activation arena the planner lays out for `batch` images. */
+size_t cnn_model_peak_activation_bytes(const cnn_model_t *model, int batch);
+
+typedef struct cnn_session_options {
+    cnn_device_kind_t device;
+    int device_index;
+    cnn_precision_t precision;
+    int max_batch;   /* largest batch cnn_session_run accepts; <= 0: model default */
+    int num_threads; /* CPU threads; <= 0: library default */
+} cnn_session_options_t;
+
+void cnn_session_options_init(cnn_session_options_t *opts);
+
+/* Creates a session on a device. Compiled kernels/primitives are made lazily
+ * per batch size on first run and cached for the session's lifetime.
+ * A session may be used by one thread at a time. */
+cnn_status_t cnn_session_create(cnn_model_t *model, const cnn_session_options_t *opts,
+                                cnn_session_t **out, cnn_error_t *err);
+void cnn_session_free(cnn_session_t *session);
+
+/* Runs `batch` images. `input` holds batch×C×H×W floats (preprocessed, NCHW);
+ * `output` receives batch×cnn_model_output_size() floats. */
+cnn_status_t cnn_session_run(cnn_session_t *session, const float *input, int batch,
+                             float *output, cnn_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

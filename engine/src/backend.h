@@ -1,0 +1,32 @@
+/* Backend interface: a table of function pointers each device fills in with
+ * designated initializers. Graph code only talks to backends through this.
+ * Optional slots may be NULL. */
+#ifndef CNN_BACKEND_H
+#define CNN_BACKEND_H
+
+#include "graph.h"
+
+typedef struct cnn_backend_session cnn_backend_session_t;
+
+typedef struct cnn_backend_i {
+    const char *name;
+    cnn_device_kind_t device;
+
+    /* True when the backend can execute node `n` (after rewrites) at `precision`. */
+    bool (*supports_op)(const cnn_graph_t *g, const cnn_node_t *n, cnn_precision_t precision);
+
+    /* Prepares to run the rewritten graph `g` (weights bound) with `opts`.
+     * `g` outlives the session. Primitives for a batch size may be created lazily. */
+    cnn_status_t (*session_create)(const cnn_graph_t *g, const cnn_session_options_t *opts,
+                                   cnn_backend_session_t **out, cnn_error_t *err);
+
+    /* input: batch×C×H×W fp32 NCHW; output: batch×numel(graph output) fp32. */
+    cnn_status_t (*session_run)(cnn_backend_session_t *s, const float *input, int batch,
+                                float *output, cnn_error_t *err);
+
+    void (*session_free)(cnn_backend_session_t *s);
+} cnn_backend_i;
+
+extern const cnn_backend_i cnn_backend_cpu;
+
+#endif
