@@ -45,9 +45,13 @@ void cnn_error_prefix(cnn_error_t *err, const char *fmt, ...)
     size_t used = strlen(prefix);
     memcpy(joined, prefix, used + 1);
     if (used + 2 < sizeof joined) {
-        memcpy(joined + used, ": ", 3);
+        memcpy(joined + used, ": ", 2);
         used += 2;
-        strncat(joined, err->message, sizeof joined - used - 1);
+        size_t rest = strlen(err->message);
+        if (rest > sizeof joined - used - 1)
+            rest = sizeof joined - used - 1;
+        memcpy(joined + used, err->message, rest);
+        joined[used + rest] = '\0';
     }
     memcpy(err->message, joined, sizeof joined);
 }

@@ -45,3 +45,65 @@ int cnn_test_write_file(const char *dir, const char *name, const void *data, siz
     size_t written = fwrite(data, 1, len, f);
     return (fclose(f) == 0 && written == len) ? 0 : -1;
 }
+
+uint8_t *cnn_test_safetensors_raw(const char *header, const void *data, size_t data_len, size_t *len)
+{
+    size_t n = strlen(header);
+    uint8_t *buf = malloc(8 + n + data_len + 1);
+    if (!buf)
+        return NULL;
+    for (int i = 0; i < 8; i++)
+        buf[i] = (uint8_t)((uint64_t)n >> (8 * i));
+    memcpy(buf + 8, header, n);
+    if (data_len > 0)
+        memcpy(buf + 8 + n, data, data_len);
+    *len = 8 + n + data_len;
+    return buf;
+}
+
+uint8_t *cnn_test_safetensors_build(const cnn_test_tensor_t *tensors, int n, size_t *len)
+{
+    size_t header_cap = 72, data_len = 0;
+    for (int i = 0; i < n; i++) {
+        header_cap += strlen(tensors[i].name) + 160;
+        data_len += tensors[i].nbytes;
+    }
+    char *header = malloc(header_cap);
+    uint8_t *data = malloc(data_len + 1);
+    uint8_t *out = NULL;
+    if (!header || !data)
+        goto done;
+    size_t used = (size_t)snprintf(header, header_cap, "{\"__metadata__\":{\"format\":\"pt\"}");
+    size_t offset = 0;
+    for (int i = 0; i < n; i++) {
+        const cnn_test_tensor_t *t = &tensors[i];
+        used += (size_t)snprintf(header + used, header_cap - used, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[",
+                                 t->name, t->dtype);
+        for (int d = 0; d < t->ndim; d++)
+            used += (size_t)snprintf(header + used, header_cap - used, "%s%lld", d ? "," : "",
+                                     (long long)t->dims[d]);
+        used += (size_t)snprintf(header + used, header_cap - used, "],\"data_offsets\":[%zu,%zu]}",
+                                 offset, offset + t->nbytes);
+        if (t->nbytes > 0)
+            memcpy(data + offset, t->data, t->nbytes);
+        offset += t->nbytes;
+    }
+    used += (size_t)snprintf(header + used, header_cap - used, "}");
+    while ((8 + used) % 8 != 0 && used + 1 < header_cap) /* pad like the reference writer */
+        header[used++] = ' ';
+    header[used] = '\0';
+    out = cnn_test_safetensors_raw(header, data, data_len, len);
+done:
+    free(header);
+    free(data);
+    return out;
+}
+
+int cnn_test_write_safetensors(const char *dir, const char *name, const cnn_test_tensor_t *tensors, int n)
+{
+    size_t len = 0;
+    uint8_t *buf = cnn_test_safetensors_build(tensors, n, &len);
+    int rc = buf ? cnn_test_write_file(dir, name, buf, len) : -1;
+    free(buf);
+    return rc;
+}

@@ -18,4 +18,22 @@ void cnn_test_remove_tree(const char *path);
 /* Writes `len` bytes to dir/name; returns 0 on success. */
 int cnn_test_write_file(const char *dir, const char *name, const void *data, size_t len);
 
+/* One tensor for cnn_test_safetensors_build: `nbytes` bytes of `data` (may be NULL when 0). */
+typedef struct cnn_test_tensor {
+    const char *name;
+    const char *dtype; /* "F32", "F16", ... written as is */
+    int ndim;
+    int64_t dims[4];
+    const void *data;
+    size_t nbytes;
+} cnn_test_tensor_t;
+
+/* A safetensors image: 8-byte LE length of `header`, the header, then `data_len` bytes of data.
+ * Returns a malloc'ed buffer and its length in *len. */
+uint8_t *cnn_test_safetensors_raw(const char *header, const void *data, size_t data_len, size_t *len);
+/* A well-formed safetensors image of `n` tensors laid out in order. Returns malloc'ed bytes. */
+uint8_t *cnn_test_safetensors_build(const cnn_test_tensor_t *tensors, int n, size_t *len);
+/* Writes cnn_test_safetensors_build's image to dir/name; returns 0 on success. */
+int cnn_test_write_safetensors(const char *dir, const char *name, const cnn_test_tensor_t *tensors, int n);
+
 #endif

@@ -1,0 +1,205 @@
+/* Convolution and inner product (dense) with fused bias, residual sum and
+ * activation. In bf16 mode src/weights/dst are bf16 where oneDNN implements
+ * it on this CPU, else the layer quietly stays fp32. */
+#include "dnnl_plan.h"
+
+enum { KEY_WEIGHTS = 0, KEY_BIAS = 1 };
+
+/* Post-ops: optional residual sum, then the node's fused activation.
+ * *out is NULL when there is nothing to fuse. */
+static cnn_status_t post_ops_make(cnn_cpu_build_t *b, const cnn_node_t *n, bool with_sum, dnnl_post_ops_t *out)
+{
+    cnn_status_t st = CNN_OK;
+    dnnl_post_ops_t po = NULL;
+    *out = NULL;
+    if (!with_sum && n->post_act == CNN_ACT_NONE)
+        return CNN_OK;
+    CNN_DNNL_TRY(b->err, dnnl_post_ops_create(&po));
+    if (with_sum)
+        CNN_DNNL_TRY(b->err, dnnl_post_ops_append_sum(po, 1.0f));
+    if (n->post_act != CNN_ACT_NONE) {
+        dnnl_alg_kind_t alg;
+        float alpha;
+        cnn_dnnl_act_alg(n->post_act, n->post_act_alpha, &alg, &alpha);
+        CNN_DNNL_TRY(b->err, dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, 0.0f));
+    }
+    *out = po;
+    return CNN_OK;
+done:
+    if (po)
+        dnnl_post_ops_destroy(po);
+    return st;
+}
+
+static bool has_bias(const cnn_node_t *n)
+{
+    return n->w[CNN_W_BIAS] && n->w[CNN_W_BIAS]->data;
+}
+
+/* Weights and bias constants for the primitive `pd`; user layout `wmd_user`. */
+static cnn_status_t weights_get(cnn_cpu_build_t *b, const cnn_node_t *n, const_dnnl_primitive_desc_t pd,
+                                const dnnl_memory_desc_t *wmd_user, cnn_cpu_arg_t *args, int *nargs)
+{
+    const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dnnl_memory_t w = NULL, bm = NULL;
+    cnn_status_t st = cnn_cpu_const_get(b, KEY_WEIGHTS, wmd_user, n->w[CNN_W_WEIGHT]->data, wmd, &w);
+    if (st != CNN_OK)
+        return st;
+    args[(*nargs)++] = (cnn_cpu_arg_t){DNNL_ARG_WEIGHTS, -1, w};
+    if (has_bias(n)) {
+        const dnnl_memory_desc_t *bmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1);
+        dnnl_dim_t dims[1] = {n->w[CNN_W_BIAS]->dims[0]};
+        dnnl_memory_desc_t user = cnn_dnnl_md_plain(1, dims, dnnl_f32);
+        if ((st = cnn_cpu_const_get(b, KEY_BIAS, &user, n->w[CNN_W_BIAS]->data, bmd, &bm)) != CNN_OK)
+            return st;
+        args[(*nargs)++] = (cnn_cpu_arg_t){DNNL_ARG_BIAS, -1, bm};
+    }
+    return CNN_OK;
+}
+
+/* Destination of a conv with a residual: the residual's own buffer when it
+ * dies here in the right layout (in-place sum), else a copy of it. */
+static int residual_dst(cnn_cpu_build_t *b, const cnn_node_t *n, const dnnl_memory_desc_t *dst_md, int src_view)
+{
+    cnn_cpu_plan_t *p = b->p;
+    int r = cnn_graph_resolve(b->s->g, n->residual_input);
+    for (int v = p->node_view[r]; v >= 0; v = p->views[v].next)
+        if (p->views[v].buf != p->views[src_view].buf && cnn_cpu_view_dies_here(b, v) &&
+            dnnl_memory_desc_equal(&p->views[v].md, dst_md))
+            return cnn_cpu_view_output(b, dst_md, v);
+    int rv = cnn_cpu_value_get_ndims(b, r, 4);
+    if (rv < 0)
+        return rv;
+    int dv = cnn_cpu_view_output(b, dst_md, -1);
+    if (dv < 0)
+        return dv;
+    cnn_status_t st = cnn_cpu_step_reorder(b, rv, dv);
+    return st != CNN_OK ? st : dv;
+}
+
+cnn_status_t cnn_cpu_build_conv(cnn_cpu_build_t *b, const cnn_node_t *n)
+{
+    const cnn_conv_params_t *c = &n->p.conv;
+    int in = cnn_graph_resolve(b->s->g, n->inputs[0]);
+    cnn_shape_t is = b->s->g->nodes[in].out;
+    dnnl_dim_t batch = b->p->batch, oc = c->out_channels, g = c->groups;
+    dnnl_dim_t src_dims[4] = {batch, is.c, is.h, is.w};
+    dnnl_dim_t dst_dims[4] = {batch, oc, n->out.h, n->out.w};
+    dnnl_dim_t wdims[5] = {g, oc / g, is.c / g, c->kh, c->kw};
+    int wnd = g > 1 ? 5 : 4;
+    const dnnl_dim_t *wd = g > 1 ? wdims : wdims + 1;
+    dnnl_dim_t bias_dims[1] = {oc};
+    dnnl_dims_t strides = {c->sh, c->sw}, dil = {c->dh - 1, c->dw - 1};
+    dnnl_dims_t pad_l = {c->pad.top, c->pad.left}, pad_r = {c->pad.bottom, c->pad.right};
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t ds = dnnl_unimplemented;
+    cnn_status_t st = post_ops_make(b, n, n->residual_input >= 0, &po);
+    if (st != CNN_OK)
+        return st;
+    bool bf16 = b->s->opts.precision == CNN_PRECISION_BF16;
+    for (int attempt = bf16 ? 0 : 1; attempt < 2 && ds != dnnl_success; attempt++) {
+        dnnl_data_type_t dt = attempt == 0 ? dnnl_bf16 : dnnl_f32;
+        dnnl_memory_desc_t src = cnn_dnnl_md_any(4, src_dims, dt), dst = cnn_dnnl_md_any(4, dst_dims, dt);
+        dnnl_memory_desc_t w = cnn_dnnl_md_any(wnd, wd, dt), bias = cnn_dnnl_md_plain(1, bias_dims, dnnl_f32);
+        dnnl_convolution_desc_t d;
+        ds = dnnl_dilated_convolution_forward_desc_init(&d, dnnl_forward_inference, dnnl_convolution_direct, &src,
+                                                        &w, has_bias(n) ? &bias : NULL, &dst, strides, dil,
+                                                        pad_l, pad_r);
+        if (ds == dnnl_success)
+            ds = cnn_cpu_pd_create(b, &pd, &d, po);
+    }
+    if (ds != dnnl_success) {
+        st = cnn_dnnl_check(b->err, ds, "dnnl_primitive_desc_create(convolution)");
+        goto done;
+    }
+    const dnnl_memory_desc_t *dst_md = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    int sv = cnn_cpu_value_get(b, in, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0));
+    if (sv < 0) {
+        st = (cnn_status_t)sv;
+        goto done;
+    }
+    dnnl_memory_desc_t wuser = cnn_dnnl_md_plain(wnd, wd, dnnl_f32);
+    cnn_cpu_arg_t args[4] = {{DNNL_ARG_SRC, sv, NULL}};
+    int nargs = 1;
+    if ((st = weights_get(b, n, pd, &wuser, args, &nargs)) != CNN_OK)
+        goto done;
+    int dv = n->residual_input >= 0 ? residual_dst(b, n, dst_md, sv) : cnn_cpu_view_output(b, dst_md, -1);
+    if (dv < 0) {
+        st = (cnn_status_t)dv;
+        goto done;
+    }
+    args[nargs++] = (cnn_cpu_arg_t){DNNL_ARG_DST, dv, NULL};
+    if ((st = cnn_cpu_step_primitive(b, pd, args, nargs)) == CNN_OK)
+        cnn_cpu_value_set(b, dv);
+done:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (po)
+        dnnl_post_ops_destroy(po);
+    return st;
+}
+
+/* Inner product. Its source may be 4D (flattening is implicit: weights
+ * [O, C*H*W] are viewed as [O, C, H, W], PyTorch's flatten order), in which
+ * case the source stays in whatever layout its producer chose. */
+cnn_status_t cnn_cpu_build_dense(cnn_cpu_build_t *b, const cnn_node_t *n)
+{
+    int in = cnn_graph_resolve(b->s->g, n->inputs[0]);
+    int head = b->p->node_view[in];
+    dnnl_memory_desc_t head_md = b->p->views[head].md;
+    int snd = head_md.ndims == 4 ? 4 : 2;
+    dnnl_dim_t src_dims[4] = {b->p->batch, head_md.dims[1], snd == 4 ? head_md.dims[2] : 1,
+                              snd == 4 ? head_md.dims[3] : 1};
+    dnnl_dim_t oc = n->p.dense.out_features;
+    dnnl_dim_t wd[4] = {oc, src_dims[1], src_dims[2], src_dims[3]};
+    dnnl_dim_t dst_dims[2] = {b->p->batch, oc}, bias_dims[1] = {oc};
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t ds = dnnl_unimplemented;
+    cnn_status_t st = post_ops_make(b, n, false, &po);
+    if (st != CNN_OK)
+        return st;
+    bool bf16 = b->s->opts.precision == CNN_PRECISION_BF16;
+    /* Attempts: bf16 (any src), fp32 with the producer's layout, fp32 any. */
+    for (int attempt = bf16 ? 0 : 1; attempt < 3 && ds != dnnl_success; attempt++) {
+        dnnl_data_type_t dt = attempt == 0 ? dnnl_bf16 : dnnl_f32;
+        dnnl_memory_desc_t src = attempt == 1 && head_md.data_type == dnnl_f32 ? head_md
+                                                                                : cnn_dnnl_md_any(snd, src_dims, dt);
+        dnnl_memory_desc_t w = cnn_dnnl_md_any(snd, wd, dt), dst = cnn_dnnl_md_any(2, dst_dims, dt);
+        dnnl_memory_desc_t bias = cnn_dnnl_md_plain(1, bias_dims, dnnl_f32);
+        dnnl_inner_product_desc_t d;
+        ds = dnnl_inner_product_forward_desc_init(&d, dnnl_forward_inference, &src, &w, has_bias(n) ? &bias : NULL,
+                                                  &dst);
+        if (ds == dnnl_success)
+            ds = cnn_cpu_pd_create(b, &pd, &d, po);
+    }
+    if (ds != dnnl_success) {
+        st = cnn_dnnl_check(b->err, ds, "dnnl_primitive_desc_create(inner_product)");
+        goto done;
+    }
+    int sv = cnn_cpu_value_get(b, in, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0));
+    if (sv < 0) {
+        st = (cnn_status_t)sv;
+        goto done;
+    }
+    dnnl_memory_desc_t wuser = cnn_dnnl_md_plain(snd, wd, dnnl_f32);
+    cnn_cpu_arg_t args[4] = {{DNNL_ARG_SRC, sv, NULL}};
+    int nargs = 1;
+    if ((st = weights_get(b, n, pd, &wuser, args, &nargs)) != CNN_OK)
+        goto done;
+    int dv = cnn_cpu_view_output(b, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), -1);
+    if (dv < 0) {
+        st = (cnn_status_t)dv;
+        goto done;
+    }
+    args[nargs++] = (cnn_cpu_arg_t){DNNL_ARG_DST, dv, NULL};
+    if ((st = cnn_cpu_step_primitive(b, pd, args, nargs)) == CNN_OK)
+        cnn_cpu_value_set(b, dv);
+done:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (po)
+        dnnl_post_ops_destroy(po);
+    return st;
+}

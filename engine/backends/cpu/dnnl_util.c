@@ -1,0 +1,74 @@
+#include "dnnl_util.h"
+
+#include <string.h>
+
+static const char *dnnl_status_name(dnnl_status_t s)
+{
+    switch (s) {
+    case dnnl_success: return "success";
+    case dnnl_out_of_memory: return "out of memory";
+    case dnnl_invalid_arguments: return "invalid arguments";
+    case dnnl_unimplemented: return "unimplemented";
+    case dnnl_iterator_ends: return "iterator ends";
+    case dnnl_runtime_error: return "runtime error";
+    case dnnl_not_required: return "not required";
+    }
+    return "unknown status";
+}
+
+cnn_status_t cnn_dnnl_check(cnn_error_t *err, dnnl_status_t s, const char *call)
+{
+    if (s == dnnl_success)
+        return CNN_OK;
+    cnn_status_t mapped = s == dnnl_out_of_memory ? CNN_E_NOMEM : CNN_E_BACKEND;
+    return cnn_error_set(err, mapped, "oneDNN call %s failed: %s (%d)", call, dnnl_status_name(s), (int)s);
+}
+
+static dnnl_format_tag_t plain_tag(int ndims)
+{
+    switch (ndims) {
+    case 1: return dnnl_a;
+    case 2: return dnnl_ab;
+    case 3: return dnnl_abc;
+    case 4: return dnnl_abcd;
+    case 5: return dnnl_abcde;
+    default: return dnnl_format_tag_undef;
+    }
+}
+
+dnnl_memory_desc_t cnn_dnnl_md_plain(int ndims, const dnnl_dim_t *dims, dnnl_data_type_t dt)
+{
+    dnnl_memory_desc_t md;
+    memset(&md, 0, sizeof md);
+    dnnl_memory_desc_init_by_tag(&md, ndims, dims, dt, plain_tag(ndims));
+    return md;
+}
+
+dnnl_memory_desc_t cnn_dnnl_md_any(int ndims, const dnnl_dim_t *dims, dnnl_data_type_t dt)
+{
+    dnnl_memory_desc_t md;
+    memset(&md, 0, sizeof md);
+    dnnl_memory_desc_init_by_tag(&md, ndims, dims, dt, dnnl_format_tag_any);
+    return md;
+}
+
+dnnl_memory_desc_t cnn_dnnl_md_with_type(const dnnl_memory_desc_t *md, dnnl_data_type_t dt)
+{
+    dnnl_memory_desc_t out = *md;
+    out.data_type = dt;
+    return out;
+}
+
+void cnn_dnnl_act_alg(cnn_act_t act, float alpha, dnnl_alg_kind_t *alg, float *alg_alpha)
+{
+    *alg_alpha = 0.0f;
+    switch (act) {
+    case CNN_ACT_LEAKY_RELU: *alg = dnnl_eltwise_relu; *alg_alpha = alpha; break;
+    case CNN_ACT_ELU: *alg = dnnl_eltwise_elu; *alg_alpha = alpha; break;
+    case CNN_ACT_SIGMOID: *alg = dnnl_eltwise_logistic; break;
+    case CNN_ACT_TANH: *alg = dnnl_eltwise_tanh; break;
+    case CNN_ACT_RELU:
+    case CNN_ACT_NONE:
+    default: *alg = dnnl_eltwise_relu; break;
+    }
+}

@@ -1,0 +1,114 @@
+/* Sessions: a model bound to a backend with options (device, precision,
+ * max batch, threads). Validation lives here; the backend does the work. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "status.h"
+
+void cnn_session_options_init(cnn_session_options_t *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->device = CNN_DEVICE_CPU;
+    opts->device_index = 0;
+    opts->precision = CNN_PRECISION_FP32;
+    opts->max_batch = 0;
+    opts->num_threads = 0;
+}
+
+/* Sets *be to the backend for a device. */
+static cnn_status_t backend_for(cnn_device_kind_t device, const cnn_backend_i **be, cnn_error_t *err)
+{
+    switch (device) {
+    case CNN_DEVICE_CPU:
+        *be = &cnn_backend_cpu;
+        return CNN_OK;
+    case CNN_DEVICE_CUDA:
+        return cnn_error_set(err, CNN_E_UNSUPPORTED, "CUDA backend not built");
+    }
+    return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "unknown device kind %d", (int)device);
+}
+
+/* Fails listing every executed layer the backend cannot run. */
+static cnn_status_t check_supported(const cnn_graph_t *g, const cnn_backend_i *be, cnn_precision_t precision,
+                                    cnn_error_t *err)
+{
+    char list[CNN_ERROR_MESSAGE_MAX] = "";
+    size_t used = 0;
+    int count = 0;
+    for (int i = 0; i < g->num_nodes; i++) {
+        const cnn_node_t *n = &g->nodes[i];
+        if (n->fused_into >= 0 || be->supports_op(g, n, precision))
+            continue;
+        if (used < sizeof list) {
+            int w = snprintf(list + used, sizeof list - used, "%s%s (%s)", count ? ", " : "", n->name,
+                             cnn_op_name(n->op));
+            used += w > 0 ? (size_t)w : 0;
+        }
+        count++;
+    }
+    if (count == 0)
+        return CNN_OK;
+    return cnn_error_set(err, CNN_E_UNSUPPORTED, "%d layer(s) not supported by the %s backend: %s", count,
+                         be->name, list);
+}
+
+cnn_status_t cnn_session_create(cnn_model_t *model, const cnn_session_options_t *opts, cnn_session_t **out,
+                                cnn_error_t *err)
+{
+    if (!out)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "out is NULL");
+    *out = NULL;
+    if (!model || !model->graph)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "model is NULL");
+    cnn_session_options_t o;
+    if (opts)
+        o = *opts;
+    else
+        cnn_session_options_init(&o);
+    if (o.precision != CNN_PRECISION_FP32 && o.precision != CNN_PRECISION_BF16)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "unknown precision %d", (int)o.precision);
+    const cnn_backend_i *be = NULL;
+    cnn_status_t st = backend_for(o.device, &be, err);
+    if (st != CNN_OK)
+        return st;
+    if (o.max_batch <= 0)
+        o.max_batch = model->info.max_batch_size > 0 ? model->info.max_batch_size : 1;
+    st = check_supported(model->graph, be, o.precision, err);
+    if (st != CNN_OK)
+        return st;
+    cnn_session_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return cnn_error_set(err, CNN_E_NOMEM, "out of memory creating session");
+    s->model = model;
+    s->backend = be;
+    s->opts = o;
+    if ((st = be->session_create(model->graph, &o, &s->impl, err)) != CNN_OK) {
+        free(s);
+        return st;
+    }
+    *out = s;
+    return CNN_OK;
+}
+
+void cnn_session_free(cnn_session_t *session)
+{
+    if (!session)
+        return;
+    session->backend->session_free(session->impl);
+    free(session);
+}
+
+cnn_status_t cnn_session_run(cnn_session_t *session, const float *input, int batch, float *output,
+                             cnn_error_t *err)
+{
+    if (!session || !input || !output)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "session, input and output must not be NULL");
+    if (batch < 1 || batch > session->opts.max_batch)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "batch %d outside 1..%d", batch,
+                             session->opts.max_batch);
+    return session->backend->session_run(session->impl, input, batch, output, err);
+}

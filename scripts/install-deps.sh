@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package needed to build, run, test and benchmark
+# cnnserve. Idempotent: does nothing when all packages are already present.
+# Runs as root, or through sudo otherwise.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake pkg-config
+  # engine: oneDNN (its CMake config needs the OpenCL ICD loader), JSON, images
+  libdnnl-dev ocl-icd-opencl-dev libcjson-dev libstb-dev
+  # server
+  libmicrohttpd-dev libuv1-dev
+  # tests: unit tests, the PyTorch/ONNX references and their data
+  libcmocka-dev python3 python3-numpy python3-pil python3-torch python3-torchvision
+  python3-onnx libonnx-testdata dataset-fashion-mnist
+  # benchmark peers (ONNX Runtime via its npm package)
+  nodejs
+)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null 2>&1; then
+    echo "install-deps: not root and sudo is missing" >&2
+    exit 1
+  fi
+  sudo_cmd=(sudo)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+# Some Node.js builds bundle npm (and conflict with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
