@@ -8,13 +8,14 @@ seconds="${1:-20}"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCNN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j2 --target fuzz_safetensors fuzz_model_config fuzz_image fuzz_npy >/dev/null
 
+shopt -s nullglob
 corpus=build-fuzz/corpus
 mkdir -p "$corpus"/{safetensors,model_config,image,npy}
 cp models/*/weights.safetensors "$corpus/safetensors/" 2>/dev/null || true
 for f in models/*/weights.safetensors; do head -c 4096 "$f" > "$corpus/safetensors/head-$(basename "$(dirname "$f")")"; done
 cp models/*/model.json "$corpus/model_config/" 2>/dev/null || true
 cp models/*/samples/* "$corpus/image/" 2>/dev/null || true
-python3 - "$corpus/npy" <<'PY'
+/usr/bin/python3 - "$corpus/npy" <<'PY'
 import sys, numpy as np
 np.save(sys.argv[1] + "/a.npy", np.zeros((1, 1, 4, 4), np.float32))
 np.save(sys.argv[1] + "/b.npy", np.ones((2, 3), np.float32))

@@ -5,8 +5,8 @@
 set -euo pipefail
 
 packages=(
-  # toolchain
-  build-essential cmake pkg-config
+  # toolchain (clang + its runtime for the libFuzzer targets)
+  build-essential cmake pkg-config clang libclang-rt-14-dev
   # engine: oneDNN (its CMake config needs the OpenCL ICD loader), JSON, images
   libdnnl-dev ocl-icd-opencl-dev libcjson-dev libstb-dev
   # server

@@ -245,15 +245,15 @@ static cnn_status_t prepare_dir(const char *dir, bool force, cnn_error_t *err)
     return make_dirs(dir, err);
 }
 
-/* Writes `len` bytes to path via a temporary file and rename. */
-static cnn_status_t write_file(const char *path, const char *data, size_t len, cnn_error_t *err)
+/* Writes `len` bytes and a final newline to path via a temporary file and rename. */
+static cnn_status_t write_text_file(const char *path, const char *data, size_t len, cnn_error_t *err)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
     if (!f)
         return cnn_error_set(err, CNN_E_IO, "cannot write %s: %s", tmp, strerror(errno));
-    bool ok = fwrite(data, 1, len, f) == len;
+    bool ok = fwrite(data, 1, len, f) == len && fputc('\n', f) != EOF;
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
         unlink(tmp);
@@ -308,7 +308,7 @@ static cnn_status_t write_model_dir(const convert_opts_t *o, const cnn_model_con
         free(json);
         return st;
     }
-    st = write_file(json_path, json, strlen(json), err);
+    st = write_text_file(json_path, json, strlen(json), err);
     free(json);
     if (st == CNN_OK)
         st = copy_file(o->weights, weights_path, err);
