@@ -15,6 +15,10 @@ typedef struct cnn_backend_i {
     /* True when the backend can execute node `n` (after rewrites) at `precision`. */
     bool (*supports_op)(const cnn_graph_t *g, const cnn_node_t *n, cnn_precision_t precision);
 
+    /* Optional: CNN_OK when this machine can run `precision`, else
+     * CNN_E_UNSUPPORTED with the reason. NULL: every precision is available. */
+    cnn_status_t (*check_precision)(cnn_precision_t precision, cnn_error_t *err);
+
     /* Prepares to run the rewritten graph `g` (weights bound) with `opts`.
      * `g` outlives the session. Primitives for a batch size may be created lazily. */
     cnn_status_t (*session_create)(const cnn_graph_t *g, const cnn_session_options_t *opts,

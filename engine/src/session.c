@@ -32,6 +32,17 @@ static cnn_status_t backend_for(cnn_device_kind_t device, const cnn_backend_i **
     return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "unknown device kind %d", (int)device);
 }
 
+cnn_status_t cnn_precision_check(cnn_device_kind_t device, cnn_precision_t precision, cnn_error_t *err)
+{
+    const cnn_backend_i *be = NULL;
+    cnn_status_t st = backend_for(device, &be, err);
+    if (st != CNN_OK)
+        return st;
+    if (precision != CNN_PRECISION_FP32 && precision != CNN_PRECISION_BF16)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "unknown precision %d", (int)precision);
+    return be->check_precision ? be->check_precision(precision, err) : CNN_OK;
+}
+
 /* Fails listing every executed layer the backend cannot run. */
 static cnn_status_t check_supported(const cnn_graph_t *g, const cnn_backend_i *be, cnn_precision_t precision,
                                     cnn_error_t *err)
@@ -77,6 +88,8 @@ cnn_status_t cnn_session_create(cnn_model_t *model, const cnn_session_options_t 
         return st;
     if (o.max_batch <= 0)
         o.max_batch = model->info.max_batch_size > 0 ? model->info.max_batch_size : 1;
+    if (be->check_precision && (st = be->check_precision(o.precision, err)) != CNN_OK)
+        return st;
     st = check_supported(model->graph, be, o.precision, err);
     if (st != CNN_OK)
         return st;

@@ -30,6 +30,15 @@ static bool cpu_supports_op(const cnn_graph_t *g, const cnn_node_t *n, cnn_preci
     return false;
 }
 
+static cnn_status_t cpu_check_precision(cnn_precision_t precision, cnn_error_t *err)
+{
+    if (precision == CNN_PRECISION_BF16 && !cnn_dnnl_cpu_has_bf16())
+        return cnn_error_set(err, CNN_E_UNSUPPORTED,
+                             "bf16 precision needs a CPU with AVX-512 (AVX512-BF16 or AMX for speed); "
+                             "oneDNN reports this CPU as %s: use fp32", cnn_dnnl_cpu_isa_name());
+    return CNN_OK;
+}
+
 static void cpu_session_free(cnn_backend_session_t *s)
 {
     if (!s)
@@ -80,6 +89,8 @@ static cnn_status_t cpu_session_create(const cnn_graph_t *g, const cnn_session_o
         return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "max_batch %d outside 1..%d", opts->max_batch,
                              CNN_CPU_MAX_BATCH);
     if ((st = graph_check(g, err)) != CNN_OK)
+        return st;
+    if ((st = cpu_check_precision(opts->precision, err)) != CNN_OK)
         return st;
     s = calloc(1, sizeof *s);
     size_t nn = (size_t)(g->num_nodes > 0 ? g->num_nodes : 1);
@@ -138,6 +149,7 @@ const cnn_backend_i cnn_backend_cpu = {
     .name = "cpu",
     .device = CNN_DEVICE_CPU,
     .supports_op = cpu_supports_op,
+    .check_precision = cpu_check_precision,
     .session_create = cpu_session_create,
     .session_run = cpu_session_run,
     .session_free = cpu_session_free,

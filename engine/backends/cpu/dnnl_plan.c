@@ -9,18 +9,17 @@
 
 #define CNN_CPU_ALIGN 64
 
-/* Makes room for one more element in a growable array; false on OOM. */
-static bool grow(void **arr, int *cap, int n, size_t elem)
+/* Makes room for element n of a growable array of `elem`-byte elements;
+ * returns the (possibly moved) array, or NULL on OOM (arr is unchanged). */
+static void *grow(void *arr, int *cap, int n, size_t elem)
 {
     if (n < *cap)
-        return true;
+        return arr;
     int ncap = *cap ? *cap * 2 : 16;
-    void *p = realloc(*arr, (size_t)ncap * elem);
-    if (!p)
-        return false;
-    *arr = p;
-    *cap = ncap;
-    return true;
+    void *p = realloc(arr, (size_t)ncap * elem);
+    if (p)
+        *cap = ncap;
+    return p;
 }
 
 /* New buffer of `size` bytes holding values readable until graph step
@@ -28,9 +27,10 @@ static bool grow(void **arr, int *cap, int n, size_t elem)
 static int buffer_new(cnn_cpu_build_t *b, cnn_cpu_buf_kind_t kind, size_t size, int node_last)
 {
     cnn_cpu_plan_t *p = b->p;
-    if (!grow((void **)&p->bufs, &p->cap_bufs, p->num_bufs, sizeof *p->bufs)) {
+    cnn_cpu_buffer_t *bufs = grow(p->bufs, &p->cap_bufs, p->num_bufs, sizeof *p->bufs);
+    if (!bufs)
         return cnn_error_set(b->err, CNN_E_NOMEM, "out of memory");
-    }
+    p->bufs = bufs;
     p->bufs[p->num_bufs] = (cnn_cpu_buffer_t){
         .kind = kind, .size = size, .offset = 0, .first = -1, .last = -1, .node_last = node_last};
     return p->num_bufs++;
@@ -41,9 +41,10 @@ static int buffer_new(cnn_cpu_build_t *b, cnn_cpu_buf_kind_t kind, size_t size, 
 static int view_new(cnn_cpu_build_t *b, const dnnl_memory_desc_t *md, int buf)
 {
     cnn_cpu_plan_t *p = b->p;
-    if (!grow((void **)&p->views, &p->cap_views, p->num_views, sizeof *p->views)) {
+    cnn_cpu_view_t *views = grow(p->views, &p->cap_views, p->num_views, sizeof *p->views);
+    if (!views)
         return cnn_error_set(b->err, CNN_E_NOMEM, "out of memory");
-    }
+    p->views = views;
     cnn_cpu_view_t *v = &p->views[p->num_views];
     v->md = *md;
     v->buf = buf;
@@ -175,12 +176,14 @@ static void touch(cnn_cpu_plan_t *p, int buf)
 static cnn_status_t step_append(cnn_cpu_build_t *b, const cnn_cpu_step_t *step)
 {
     cnn_cpu_plan_t *p = b->p;
-    if (!grow((void **)&p->steps, &p->cap_steps, p->num_steps, sizeof *p->steps)) {
+    cnn_cpu_step_t *steps = grow(p->steps, &p->cap_steps, p->num_steps, sizeof *p->steps);
+    if (!steps) {
         free(step->args);
         if (step->prim)
             dnnl_primitive_destroy(step->prim);
         return cnn_error_set(b->err, CNN_E_NOMEM, "out of memory");
     }
+    p->steps = steps;
     p->steps[p->num_steps++] = *step;
     return CNN_OK;
 }
@@ -232,10 +235,12 @@ cnn_status_t cnn_cpu_step_primitive(cnn_cpu_build_t *b, const_dnnl_primitive_des
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     size_t ssize = smd ? dnnl_memory_desc_get_size(smd) : 0;
     if (ssize > 0) {
-        if (!grow((void **)&p->scratch_mems, &p->cap_scratch, p->num_scratch, sizeof *p->scratch_mems)) {
+        dnnl_memory_t *mems = grow(p->scratch_mems, &p->cap_scratch, p->num_scratch, sizeof *mems);
+        if (!mems) {
             st = cnn_error_set(b->err, CNN_E_NOMEM, "out of memory");
             goto done;
         }
+        p->scratch_mems = mems;
         CNN_DNNL_TRY(b->err, dnnl_memory_create(&scratch, smd, b->s->engine, DNNL_MEMORY_NONE));
         p->scratch_mems[p->num_scratch++] = scratch;
         step.args[step.nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, scratch};

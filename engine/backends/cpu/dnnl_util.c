@@ -72,3 +72,28 @@ void cnn_dnnl_act_alg(cnn_act_t act, float alpha, dnnl_alg_kind_t *alg, float *a
     default: *alg = dnnl_eltwise_relu; break;
     }
 }
+
+const char *cnn_dnnl_cpu_isa_name(void)
+{
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "unknown";
+    }
+}
+
+bool cnn_dnnl_cpu_has_bf16(void)
+{
+    /* oneDNN 2.6 runs bf16 natively with AVX512-BF16/AMX and emulates it on
+     * plain AVX-512; below AVX-512 it has no bf16 kernels at all. */
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    return (isa & (unsigned)dnnl_cpu_isa_avx512_core) == (unsigned)dnnl_cpu_isa_avx512_core;
+}

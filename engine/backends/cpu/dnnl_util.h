@@ -33,4 +33,9 @@ dnnl_memory_desc_t cnn_dnnl_md_with_type(const dnnl_memory_desc_t *md, dnnl_data
 /* oneDNN eltwise algorithm and alpha for a fused activation. */
 void cnn_dnnl_act_alg(cnn_act_t act, float alpha, dnnl_alg_kind_t *alg, float *alg_alpha);
 
+/* Name of the instruction set oneDNN dispatches to on this CPU ("avx2", ...). */
+const char *cnn_dnnl_cpu_isa_name(void);
+/* True when oneDNN can run bf16 convolutions on this CPU (AVX-512 or better). */
+bool cnn_dnnl_cpu_has_bf16(void);
+
 #endif

@@ -116,6 +116,11 @@ typedef struct cnn_session_options {
 
 void cnn_session_options_init(cnn_session_options_t *opts);
 
+/* CNN_OK when `device` can run `precision` on this machine; otherwise
+ * CNN_E_UNSUPPORTED with a message saying why (e.g. bf16 on a CPU without
+ * AVX-512). cnn_session_create makes the same check. */
+cnn_status_t cnn_precision_check(cnn_device_kind_t device, cnn_precision_t precision, cnn_error_t *err);
+
 /* Creates a session on a device. Compiled kernels/primitives are made lazily
  * per batch size on first run and cached for the session's lifetime.
  * A session may be used by one thread at a time. */
