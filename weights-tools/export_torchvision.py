@@ -29,7 +29,12 @@ def load_checkpoint(model, path):
         sd = sd["state_dict"]
     if not isinstance(sd, dict):
         raise SystemExit(f"{path}: not a state_dict (got {type(sd).__name__}); save model.state_dict()")
-    model.load_state_dict(sd, strict=True)
+    try:
+        model.load_state_dict(sd, strict=True)
+    except RuntimeError as e:
+        msg = str(e)
+        raise SystemExit(f"{path} does not fit this architecture/options: "
+                         f"{msg[:800]}{' ...' if len(msg) > 800 else ''}")
 
 
 def export(arch, out, num_classes=0, width_divisor=1, seed=0, randomize_bn=False, checkpoint=None):

@@ -8,7 +8,8 @@ weights-tools/export_torchvision.py's code, `cnnserve convert`, then
 and 8 (fp32) and batch 8 (bf16), compared with torch in eval mode:
 
   fp32: max|ours - torch| <= 1e-4 * max|torch|
-  bf16: cosine(ours, torch fp32) >= 0.999 for every image
+  bf16: cosine(ours, torch fp32) >= 0.999 for every image (reported as
+        skipped when the engine refuses a bf16 session on this CPU)
 
 Usage: test_zoo_vs_torch.py --cnnserve PATH [--case NAME ...] [--list] [--keep DIR]
 """
@@ -102,11 +103,18 @@ def check_case(name, cnnserve, workdir, seed):
         ref = model(x).double().numpy()
     t_torch = time.time() - t0
 
-    rows, failures = [], []
+    rows, failures, outputs = [], [], {}
     scale = float(np.abs(ref).max())
     for batch, npy, precision in ((1, x1, "fp32"), (BATCH, x8, "fp32"), (BATCH, x8, "bf16")):
         t0 = time.time()
-        ours = classify(cnnserve, model_dir, npy, batch, precision)
+        try:
+            ours = outputs[precision] = classify(cnnserve, model_dir, npy, batch, precision)
+        except RuntimeError as e:
+            if precision != "bf16" or "cannot create a bf16 session" not in str(e):
+                raise
+            print(f"# note: {name}: bf16 skipped, the engine refuses it here: {str(e).splitlines()[-1]}")
+            rows.append((name, batch, precision, float("nan"), float("nan"), float("nan"), 0.0, "skipped"))
+            continue
         elapsed = time.time() - t0
         want = ref[:batch]
         if ours.shape != want.shape:
@@ -121,6 +129,8 @@ def check_case(name, cnnserve, workdir, seed):
             limit = f"rel err <= {FP32_REL_TOL}" if precision == "fp32" else f"cosine >= {BF16_MIN_COSINE}"
             failures.append(f"{name} batch {batch} {precision}: max abs err {err:.3g}, rel {rel:.3g}, "
                             f"min cosine {cos:.6f} (need {limit})")
+    if "bf16" in outputs and np.array_equal(outputs["bf16"], outputs["fp32"]):
+        print(f"# note: {name}: bf16 outputs equal fp32 bit for bit; bf16 does not seem to be in effect")
     print(f"# {name}: {torch_zoo.num_params(model):,} params, |torch| max {scale:.3g}, "
           f"setup {t_setup:.1f}s, torch batch {BATCH} {t_torch:.1f}s", flush=True)
     return rows, failures
