@@ -61,7 +61,10 @@ static void print_table(const cnn_model_t *model, int batch)
             snprintf(op, sizeof op, "%s (+%s)", l.op, l.fused);
         else
             snprintf(op, sizeof op, "%s", l.op);
-        snprintf(shape, sizeof shape, "(%d, %d, %d)", l.c, l.h, l.w);
+        if (l.flat)
+            snprintf(shape, sizeof shape, "(%d)", l.c);
+        else
+            snprintf(shape, sizeof shape, "(%d, %d, %d)", l.c, l.h, l.w);
         printf("%-*s  %-*s  %-16s  %13s  %15s\n", name_w, l.name, op_w, op, shape,
                cli_format_count(l.params, params, sizeof params), cli_format_count(l.macs, macs, sizeof macs));
         total_params += l.params;

@@ -80,6 +80,18 @@ static char *join_path(const char *dir, const char *file)
     return p;
 }
 
+/* Records each node's parameter count as bound from the file (before rewrites). */
+static cnn_status_t count_file_params(cnn_model_t *m, cnn_error_t *err)
+{
+    const cnn_graph_t *g = m->graph;
+    m->file_params = calloc((size_t)(g->num_nodes > 0 ? g->num_nodes : 1), sizeof *m->file_params);
+    if (!m->file_params)
+        return cnn_error_set(err, CNN_E_NOMEM, "out of memory");
+    for (int i = 0; i < g->num_nodes; i++)
+        m->file_params[i] = cnn_node_params(&g->nodes[i]);
+    return CNN_OK;
+}
+
 /* Fills model->info and model->layer_ids from the loaded config and rewritten graph. */
 static cnn_status_t describe(cnn_model_t *m, cnn_error_t *err)
 {
@@ -156,7 +168,8 @@ cnn_status_t cnn_model_load(const char *dir, cnn_model_t **out, cnn_error_t *err
         cnn_error_prefix(err, "%s", weights_path);
         goto fail;
     }
-    if ((status = cnn_graph_rewrite(m->graph, err)) != CNN_OK ||
+    if ((status = count_file_params(m, err)) != CNN_OK ||
+        (status = cnn_graph_rewrite(m->graph, err)) != CNN_OK ||
         (status = describe(m, err)) != CNN_OK) {
         cnn_error_prefix(err, "%s", dir);
         goto fail;
@@ -180,6 +193,7 @@ void cnn_model_free(cnn_model_t *model)
     cnn_safetensors_close(model->weights);
     cnn_model_config_free(&model->config);
     free(model->layer_ids);
+    free(model->file_params);
     free(model);
 }
 
@@ -210,7 +224,12 @@ cnn_status_t cnn_model_get_layer(const cnn_model_t *model, size_t index, cnn_lay
     info->c = n->out.c;
     info->h = n->out.h;
     info->w = n->out.w;
-    info->params = cnn_node_params(n);
+    info->flat = n->flat;
+    int id = model->layer_ids[index];
+    info->params = 0;
+    for (int i = 0; i < g->num_nodes; i++)
+        if (cnn_graph_resolve(g, i) == id)
+            info->params += model->file_params[i];
     info->macs = cnn_node_macs(g, n);
     return CNN_OK;
 }

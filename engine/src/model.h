@@ -12,6 +12,9 @@ struct cnn_model {
     cnn_graph_t *graph;    /* rewritten, weights bound */
     cnn_safetensors_t *weights;
     int *layer_ids; /* executed node ids in order (fused-away nodes excluded) */
+    /* Per node: parameters the weights file holds for it and for every node
+     * fused into it (so inspect's totals match the file, not the folded graph). */
+    int64_t *file_params;
     int num_layers;
 };
 

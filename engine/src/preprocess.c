@@ -2,6 +2,7 @@
  * centre crop and normalization into a model's NCHW input. */
 #include "cnn/preprocess.h"
 
+#include "image_check.h"
 #include "status.h"
 
 #include <limits.h>
@@ -42,82 +43,6 @@ static const char *format_name(cnn_image_format_t f)
     return "unknown";
 }
 
-static uint32_t read_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint16_t read_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-/* stb_image pads a short uncompressed BMP with zeros instead of failing, so
- * check that the pixel array the header describes fits in the buffer.
- * Returns false when the file is truncated. */
-static bool bmp_is_complete(const uint8_t *b, size_t len)
-{
-    if (len < 26)
-        return false;
-    uint64_t offset = read_le32(b + 10);
-    uint32_t dib = read_le32(b + 14);
-    int64_t w, h;
-    unsigned bpp;
-    uint32_t compression = 0;
-    if (dib == 12) {
-        w = read_le16(b + 18);
-        h = read_le16(b + 20);
-        bpp = read_le16(b + 24);
-    } else {
-        if (len < 34)
-            return false;
-        w = (int32_t)read_le32(b + 18);
-        h = (int32_t)read_le32(b + 22);
-        bpp = read_le16(b + 28);
-        compression = read_le32(b + 30);
-    }
-    if (compression != 0 && compression != 3 && compression != 6)
-        return true; /* compressed: the decoder itself checks */
-    uint64_t row = ((uint64_t)bpp * (uint64_t)llabs(w) + 31) / 32 * 4;
-    return offset + row * (uint64_t)llabs(h) <= len;
-}
-
-static uint32_t read_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-/* CRC-32 (ISO 3309, as PNG uses) of the bytes [p, p + n). */
-static uint32_t crc32_png(const uint8_t *p, size_t n)
-{
-    uint32_t crc = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-    }
-    return crc ^ 0xffffffffu;
-}
-
-/* stb_image checks neither chunk CRCs nor that IEND is present, so walk the
- * chunks: each inside the buffer with a correct CRC, up to a complete IEND.
- * Returns false when the file is truncated or corrupt. */
-static bool png_is_intact(const uint8_t *b, size_t len)
-{
-    size_t pos = 8;
-    while (len - pos >= 12) {
-        uint32_t n = read_be32(b + pos);
-        if (n > len - pos - 12)
-            return false;
-        if (crc32_png(b + pos + 4, 4 + (size_t)n) != read_be32(b + pos + 8 + n))
-            return false;
-        if (memcmp(b + pos + 4, "IEND", 4) == 0)
-            return true;
-        pos += 12 + (size_t)n;
-    }
-    return false;
-}
-
 /* Decodes to planar floats in the model's colour mode. */
 static cnn_status_t decode(const uint8_t *bytes, size_t len, cnn_color_mode_t color, planar_t *out,
                            cnn_error_t *err)
@@ -127,6 +52,8 @@ static cnn_status_t decode(const uint8_t *bytes, size_t len, cnn_color_mode_t co
         return cnn_error_set(err, CNN_E_FORMAT, "unrecognized image format (expected PNG, JPEG or BMP)");
     if (len > INT_MAX)
         return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "image of %zu bytes is too large", len);
+    if (fmt == CNN_IMAGE_FORMAT_JPEG && !cnn_jpeg_tables_are_sane(bytes, len))
+        return cnn_error_set(err, CNN_E_FORMAT, "corrupt JPEG image (Huffman table with more than 256 codes)");
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(bytes, (int)len, &w, &h, &comp) || w <= 0 || h <= 0)
         return cnn_error_set(err, CNN_E_FORMAT, "corrupt %s header", format_name(fmt));
@@ -134,9 +61,9 @@ static cnn_status_t decode(const uint8_t *bytes, size_t len, cnn_color_mode_t co
         return cnn_error_set(err, CNN_E_INVALID_ARGUMENT,
                              "image is %dx%d, more than the limit of %u pixels", w, h,
                              CNN_IMAGE_MAX_PIXELS);
-    if (fmt == CNN_IMAGE_FORMAT_BMP && !bmp_is_complete(bytes, len))
+    if (fmt == CNN_IMAGE_FORMAT_BMP && !cnn_bmp_is_complete(bytes, len))
         return cnn_error_set(err, CNN_E_FORMAT, "truncated BMP image");
-    if (fmt == CNN_IMAGE_FORMAT_PNG && !png_is_intact(bytes, len))
+    if (fmt == CNN_IMAGE_FORMAT_PNG && !cnn_png_is_intact(bytes, len))
         return cnn_error_set(err, CNN_E_FORMAT, "truncated or corrupt PNG image (bad chunk or CRC)");
 
     int dw = 0, dh = 0, dc = 0;

@@ -271,6 +271,37 @@ static void test_jpeg(void **state)
     }
 }
 
+/* A DHT segment declaring more than 256 codes: stb_image 2.27 would write past
+ * its Huffman size table (found by fuzz_image). Refused before decoding, both
+ * as the fuzzer's reproducer and spliced into a valid JPEG between scans. */
+static void test_jpeg_oversized_huffman_table(void **state)
+{
+    (void)state;
+    static const uint8_t reproducer[] = {
+        0xff, 0xd8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xc4, 0xff, 0xff, 0x00, 0x79, 0xff, 0xff, 0xff, 0xff, 0xff, 0xdf, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xfd, 0xff, 0xff, 0xff, 0xff, 0x2d, 0xff, 0x00, 0xff};
+    cnn_model_info_t info = make_info(CNN_COLOR_RGB, 8, 8, 0);
+    float out[3 * 64];
+    cnn_error_t err;
+    assert_int_equal(cnn_image_preprocess(reproducer, sizeof reproducer, &info, out, &err), CNN_E_FORMAT);
+    assert_non_null(strstr(err.message, "Huffman"));
+
+    /* valid JPEG with an extra DHT (16 counts of 17 = 272 codes) right after SOI */
+    uint8_t dht[4 + 17] = {0xff, 0xc4, 0x00, 19, 0x00};
+    for (int i = 5; i < 21; i++)
+        dht[i] = 17;
+    size_t n = sizeof flat_jpeg + sizeof dht;
+    uint8_t *spliced = malloc(n);
+    assert_non_null(spliced);
+    memcpy(spliced, flat_jpeg, 2);
+    memcpy(spliced + 2, dht, sizeof dht);
+    memcpy(spliced + 2 + sizeof dht, flat_jpeg + 2, sizeof flat_jpeg - 2);
+    assert_int_equal(cnn_image_preprocess(spliced, n, &info, out, &err), CNN_E_FORMAT);
+    assert_non_null(strstr(err.message, "Huffman"));
+    free(spliced);
+}
+
 static void test_unknown_and_empty(void **state)
 {
     (void)state;
@@ -380,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_resize_shorter_crop),
         cmocka_unit_test(test_crop_pads),
         cmocka_unit_test(test_jpeg),
+        cmocka_unit_test(test_jpeg_oversized_huffman_table),
         cmocka_unit_test(test_unknown_and_empty),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_corrupt_png),

@@ -86,7 +86,8 @@ typedef struct cnn_layer_info {
     const char *op;        /* "conv2d", "relu", ... */
     const char *fused;     /* e.g. "bn+relu", "" when nothing is fused */
     int c, h, w;           /* per-image output shape */
-    int64_t params;        /* weights + biases owned by the layer */
+    bool flat;             /* output is a vector of c values (h = w = 1) */
+    int64_t params;        /* parameters the weights file holds for this layer and the layers fused into it */
     int64_t macs;          /* multiply-adds per image */
 } cnn_layer_info_t;
 

@@ -1,0 +1,145 @@
+#include "image_check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t read_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint16_t read_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* stb_image pads a short uncompressed BMP with zeros instead of failing, so
+ * check that the pixel array the header describes fits in the buffer.
+ * Returns false when the file is truncated. */
+bool cnn_bmp_is_complete(const uint8_t *b, size_t len)
+{
+    if (len < 26)
+        return false;
+    uint64_t offset = read_le32(b + 10);
+    uint32_t dib = read_le32(b + 14);
+    int64_t w, h;
+    unsigned bpp;
+    uint32_t compression = 0;
+    if (dib == 12) {
+        w = read_le16(b + 18);
+        h = read_le16(b + 20);
+        bpp = read_le16(b + 24);
+    } else {
+        if (len < 34)
+            return false;
+        w = (int32_t)read_le32(b + 18);
+        h = (int32_t)read_le32(b + 22);
+        bpp = read_le16(b + 28);
+        compression = read_le32(b + 30);
+    }
+    if (compression != 0 && compression != 3 && compression != 6)
+        return true; /* compressed: the decoder itself checks */
+    uint64_t row = ((uint64_t)bpp * (uint64_t)llabs(w) + 31) / 32 * 4;
+    return offset + row * (uint64_t)llabs(h) <= len;
+}
+
+static uint32_t read_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* CRC-32 (ISO 3309, as PNG uses) of the bytes [p, p + n). */
+static uint32_t crc32_png(const uint8_t *p, size_t n)
+{
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    return crc ^ 0xffffffffu;
+}
+
+/* stb_image checks neither chunk CRCs nor that IEND is present, so walk the
+ * chunks: each inside the buffer with a correct CRC, up to a complete IEND.
+ * Returns false when the file is truncated or corrupt. */
+bool cnn_png_is_intact(const uint8_t *b, size_t len)
+{
+    size_t pos = 8;
+    while (len - pos >= 12) {
+        uint32_t n = read_be32(b + pos);
+        if (n > len - pos - 12)
+            return false;
+        if (crc32_png(b + pos + 4, 4 + (size_t)n) != read_be32(b + pos + 8 + n))
+            return false;
+        if (memcmp(b + pos + 4, "IEND", 4) == 0)
+            return true;
+        pos += 12 + (size_t)n;
+    }
+    return false;
+}
+
+static size_t read_be16(const uint8_t *p)
+{
+    return (size_t)p[0] << 8 | p[1];
+}
+
+/* Mirrors stb_image's DHT loop over the segment at `p` with payload length
+ * `payload` (which stb does not bound-check: it reads whole tables while any
+ * length is left, and bytes past the buffer read as 0). True when every table
+ * it would build has at most 256 codes. */
+static bool dht_is_sane(const uint8_t *b, size_t len, size_t p, long payload)
+{
+    while (payload > 0) {
+        size_t codes = 0;
+        for (size_t i = 1; i <= 16; i++)
+            codes += p + i < len ? b[p + i] : 0;
+        if (codes > 256)
+            return false;
+        p += 17 + codes;
+        payload -= (long)(17 + codes);
+    }
+    return true;
+}
+
+/* Index just past the entropy-coded data starting at `pos`: the next 0xFF
+ * that starts a marker (not a stuffed 0xFF00, a fill byte or a restart). */
+static size_t skip_entropy_data(const uint8_t *b, size_t len, size_t pos)
+{
+    while (pos + 1 < len) {
+        uint8_t m = b[pos + 1];
+        if (b[pos] == 0xff && m != 0x00 && m != 0xff && !(m >= 0xd0 && m <= 0xd7))
+            return pos;
+        pos++;
+    }
+    return len;
+}
+
+bool cnn_jpeg_tables_are_sane(const uint8_t *b, size_t len)
+{
+    size_t pos = 2; /* after SOI */
+    while (pos + 4 <= len) {
+        if (b[pos] != 0xff)
+            return true; /* not a marker: the decoder rejects the file itself */
+        uint8_t m = b[pos + 1];
+        if (m == 0xff) { /* fill byte */
+            pos++;
+            continue;
+        }
+        if (m == 0xd9) /* EOI */
+            return true;
+        if (m == 0x01 || m == 0xd8 || (m >= 0xd0 && m <= 0xd7)) { /* markers without a length */
+            pos += 2;
+            continue;
+        }
+        size_t seg = read_be16(b + pos + 2);
+        if (seg < 2)
+            return true;
+        if (m == 0xc4 && !dht_is_sane(b, len, pos + 4, (long)seg - 2))
+            return false;
+        pos += 2 + seg;
+        if (m == 0xda) /* SOS: entropy-coded data follows */
+            pos = skip_entropy_data(b, len, pos);
+    }
+    return true;
+}
