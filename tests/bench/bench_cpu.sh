@@ -5,23 +5,28 @@
 # exported from that very module). Prints a markdown table on stdout;
 # progress on stderr. Not part of ctest.
 #
+# cnnserve and ONNX Runtime, the close pair, are measured in alternation for
+# --rounds rounds and the table shows the median over rounds, so drift in the
+# machine's speed (shared cores) hits both alike.
+#
 #   tests/bench/bench_cpu.sh [--models lenet5,resnet18] [--reps 10] [--warmup 2]
-#                            [--batch 1,8] [--threads 2] [--width-divisor 1]
+#                            [--rounds 3] [--batch 1,8] [--threads 2] [--width-divisor 1]
 #                            [--build build] [--out tests/bench/out]
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-models="" reps=10 warmup=2 batch="1,8" threads=2 divisor=1
+models="" reps=10 warmup=2 rounds=3 batch="1,8" threads=2 divisor=1
 build="$root/build" out="$here/out"
 python=/usr/bin/python3 # Debian's, which has torch
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --models) models="$2"; shift 2 ;;
     --reps) reps="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
     --batch) batch="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --width-divisor) divisor="$2"; shift 2 ;;
@@ -57,14 +62,19 @@ bench_model() {
   "$cnnserve" convert --arch "$arch" --name "$arch" --width-divisor "$divisor" \
     --weights "$d/weights.safetensors" --out "$d/model" >&2 || return 1
   # Exit status 1 with JSON still written means some configuration failed.
-  "$cnnserve" bench "$d/model" --batch "$batch" --precision fp32,bf16 --iters "$reps" \
-    --warmup "$warmup" --threads "$threads" --json > "$d/cnnserve.json" ||
-    echo "bench_cpu: cnnserve bench reported failures for $arch (see $d/cnnserve.json)" >&2
   shape="$("$python" -c 'import json, sys
 i = json.load(open(sys.argv[1]))["input"]
 print("%d,%d,%d" % (i["channels"], i["height"], i["width"]))' "$d/model/model.json")" || return 1
-  node "$here/bench_ort.js" --model "$d/model.onnx" --shape "$shape" --batch "$batch" \
-    --reps "$reps" --warmup "$warmup" --threads "$threads" > "$d/ort.json" || return 1
+  local r
+  for r in $(seq 1 "$rounds"); do
+    echo "-- $arch round $r/$rounds" >&2
+    # Exit status 1 with JSON still written means some configuration failed.
+    "$cnnserve" bench "$d/model" --batch "$batch" --precision fp32,bf16 --iters "$reps" \
+      --warmup "$warmup" --threads "$threads" --json > "$d/cnnserve.$r.json" ||
+      echo "bench_cpu: cnnserve bench reported failures for $arch (see $d/cnnserve.$r.json)" >&2
+    node "$here/bench_ort.js" --model "$d/model.onnx" --shape "$shape" --batch "$batch" \
+      --reps "$reps" --warmup "$warmup" --threads "$threads" > "$d/ort.$r.json" || return 1
+  done
 }
 
 export OMP_NUM_THREADS="$threads"
@@ -77,6 +87,6 @@ for arch in "${archs[@]}"; do
 done
 
 echo >&2
-echo "Threads: $threads; $reps timed runs after $warmup warm-up; width divisor $divisor; $(nproc) CPUs." 
+echo "Threads: $threads; $reps timed runs after $warmup warm-up; cnnserve and ORT: median of $rounds alternating rounds; width divisor $divisor; $(nproc) CPUs."
 echo
 "$python" "$here/bench_report.py" --out "$out" --models "$models" --batch "$batch"

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Benchmark helper: joins the per-model JSON files that bench_cpu.sh wrote
-(OUT/<arch>/{cnnserve,torch,ort}.json) into one markdown table."""
+(OUT/<arch>/torch.json, and cnnserve.<round>.json / ort.<round>.json for each
+round) into one markdown table; a peer's rate is its median over rounds."""
 import argparse
+import glob
 import json
 import os
+import statistics
 
 
 def load(path):
@@ -20,6 +23,16 @@ def rate(doc, batch, precision=None):
         if r.get("batch") == batch and (precision is None or r.get("precision") == precision):
             return r.get("images_per_s")
     return None
+
+
+def median_rate(docs, batch, precision=None):
+    """Median over rounds of images/s, or None when no round measured it."""
+    rates = [r for r in (rate(d, batch, precision) for d in docs) if r is not None]
+    return statistics.median(rates) if rates else None
+
+
+def load_rounds(d, name):
+    return [load(p) for p in sorted(glob.glob(os.path.join(d, f"{name}.*.json")))]
 
 
 def fmt(v):
@@ -41,10 +54,11 @@ def main():
     print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     for arch in args.models.split(","):
         d = os.path.join(args.out, arch)
-        ours, torch, ort = (load(os.path.join(d, f"{n}.json")) for n in ("cnnserve", "torch", "ort"))
+        ours, ort = load_rounds(d, "cnnserve"), load_rounds(d, "ort")
+        torch = load(os.path.join(d, "torch.json"))
         for b in (int(v) for v in args.batch.split(",")):
-            fp32, bf16 = rate(ours, b, "fp32"), rate(ours, b, "bf16")
-            pt, rt = rate(torch, b), rate(ort, b)
+            fp32, bf16 = median_rate(ours, b, "fp32"), median_rate(ours, b, "bf16")
+            pt, rt = rate(torch, b), median_rate(ort, b)
             print(f"| {arch} | {b} | {fmt(fp32)} | {fmt(bf16)} | {fmt(pt)} | {fmt(rt)} "
                   f"| {ratio(fp32, rt)} | {ratio(fp32, pt)} | {ratio(bf16, rt)} |")
 
