@@ -12,10 +12,27 @@ enum { KEY_SLOPE = 0, KEY_MEAN = 1, KEY_VAR = 2, KEY_SCALE = 3, KEY_SHIFT = 4 };
 typedef dnnl_status_t (*pd_make_fn)(cnn_cpu_build_t *b, const cnn_node_t *n, const dnnl_memory_desc_t *src,
                                     dnnl_primitive_desc_t *pd);
 
+/* nChw8c version of a plain fp32 4D descriptor with at least 8 channels
+ * (oneDNN's fast pooling kernels want it), else the descriptor unchanged. */
+static dnnl_memory_desc_t blocked_if_plain(const dnnl_memory_desc_t *md)
+{
+    if (md->ndims != 4 || md->dims[1] < 8 || md->data_type != dnnl_f32)
+        return *md;
+    dnnl_memory_desc_t plain = cnn_dnnl_md_plain(4, md->dims, dnnl_f32);
+    if (!dnnl_memory_desc_equal(md, &plain))
+        return *md;
+    dnnl_memory_desc_t blocked;
+    dnnl_dims_t dims = {md->dims[0], md->dims[1], md->dims[2], md->dims[3]};
+    if (dnnl_memory_desc_init_by_tag(&blocked, 4, dims, dnnl_f32, dnnl_aBcd8b) != dnnl_success)
+        return *md;
+    return blocked;
+}
+
 /* Finds a source layout `make` accepts (see file comment) for the node's
- * first input seen with `ndims` dims (0: as produced). Returns the source
- * view (>= 0) with *pd set, or a negative status. */
-static int unary_prepare(cnn_cpu_build_t *b, const cnn_node_t *n, int ndims, pd_make_fn make,
+ * first input seen with `ndims` dims (0: as produced); with `prefer_blocked`
+ * a plain input is first tried reordered to nChw8c. Returns the source view
+ * (>= 0) with *pd set, or a negative status. */
+static int unary_prepare(cnn_cpu_build_t *b, const cnn_node_t *n, int ndims, bool prefer_blocked, pd_make_fn make,
                          dnnl_primitive_desc_t *pd)
 {
     int in = cnn_graph_resolve(b->s->g, n->inputs[0]);
@@ -25,12 +42,13 @@ static int unary_prepare(cnn_cpu_build_t *b, const cnn_node_t *n, int ndims, pd_
     int hv = cnn_cpu_value_get_ndims(b, in, ndims);
     if (hv < 0)
         return hv;
-    dnnl_memory_desc_t cand[3];
-    cand[0] = b->p->views[hv].md;
-    cand[1] = cnn_dnnl_md_with_type(&cand[0], dnnl_f32);
-    cand[2] = cnn_dnnl_md_plain(ndims, cand[0].dims, dnnl_f32);
+    dnnl_memory_desc_t cand[4];
+    cand[0] = prefer_blocked ? blocked_if_plain(&b->p->views[hv].md) : b->p->views[hv].md;
+    cand[1] = b->p->views[hv].md;
+    cand[2] = cnn_dnnl_md_with_type(&cand[1], dnnl_f32);
+    cand[3] = cnn_dnnl_md_plain(ndims, cand[1].dims, dnnl_f32);
     dnnl_status_t ds = dnnl_unimplemented;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         if (i > 0 && dnnl_memory_desc_equal(&cand[i], &cand[i - 1]))
             continue;
         ds = make(b, n, &cand[i], pd);
@@ -127,7 +145,7 @@ cnn_status_t cnn_cpu_build_pool(cnn_cpu_build_t *b, const cnn_node_t *n)
         return st;
     }
     dnnl_primitive_desc_t pd = NULL;
-    int sv = unary_prepare(b, n, 4, pool_make, &pd);
+    int sv = unary_prepare(b, n, 4, true, pool_make, &pd);
     if (sv < 0)
         return (cnn_status_t)sv;
     cnn_cpu_arg_t args[2];
@@ -155,7 +173,7 @@ static dnnl_status_t eltwise_make(cnn_cpu_build_t *b, const cnn_node_t *n, const
 cnn_status_t cnn_cpu_build_eltwise(cnn_cpu_build_t *b, const cnn_node_t *n)
 {
     dnnl_primitive_desc_t pd = NULL;
-    int sv = unary_prepare(b, n, 0, eltwise_make, &pd);
+    int sv = unary_prepare(b, n, 0, false, eltwise_make, &pd);
     if (sv < 0)
         return (cnn_status_t)sv;
     cnn_cpu_arg_t args[2];
@@ -176,7 +194,7 @@ static dnnl_status_t softmax_make(cnn_cpu_build_t *b, const cnn_node_t *n, const
 cnn_status_t cnn_cpu_build_softmax(cnn_cpu_build_t *b, const cnn_node_t *n)
 {
     dnnl_primitive_desc_t pd = NULL;
-    int sv = unary_prepare(b, n, 0, softmax_make, &pd);
+    int sv = unary_prepare(b, n, 0, false, softmax_make, &pd);
     if (sv < 0)
         return (cnn_status_t)sv;
     cnn_cpu_arg_t args[2];
@@ -198,7 +216,7 @@ static dnnl_status_t lrn_make(cnn_cpu_build_t *b, const cnn_node_t *n, const dnn
 cnn_status_t cnn_cpu_build_lrn(cnn_cpu_build_t *b, const cnn_node_t *n)
 {
     dnnl_primitive_desc_t pd = NULL;
-    int sv = unary_prepare(b, n, 4, lrn_make, &pd);
+    int sv = unary_prepare(b, n, 4, true, lrn_make, &pd);
     if (sv < 0)
         return (cnn_status_t)sv;
     cnn_cpu_arg_t args[2];
@@ -225,7 +243,7 @@ cnn_status_t cnn_cpu_build_batch_norm(cnn_cpu_build_t *b, const cnn_node_t *n)
         {CNN_W_VAR, KEY_VAR, DNNL_ARG_VARIANCE},
     };
     dnnl_primitive_desc_t pd = NULL;
-    int sv = unary_prepare(b, n, 0, bn_make, &pd);
+    int sv = unary_prepare(b, n, 0, false, bn_make, &pd);
     if (sv < 0)
         return (cnn_status_t)sv;
     cnn_cpu_arg_t args[6];
@@ -269,7 +287,7 @@ static dnnl_status_t prelu_make(cnn_cpu_build_t *b, const cnn_node_t *n, const d
 cnn_status_t cnn_cpu_build_prelu(cnn_cpu_build_t *b, const cnn_node_t *n)
 {
     dnnl_primitive_desc_t pd = NULL;
-    int sv = unary_prepare(b, n, 0, prelu_make, &pd);
+    int sv = unary_prepare(b, n, 0, false, prelu_make, &pd);
     if (sv < 0)
         return (cnn_status_t)sv;
     const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
