@@ -67,27 +67,36 @@ bool cli_parse_int(const char *s, int min, int max, int *out)
     return true;
 }
 
-bool cli_parse_int_list(const char *s, int min, int max, int *out, int cap, int *n)
+#define CLI_LIST_ITEM_MAX 32
+
+/* Splits a comma-separated list into at most `cap` non-empty items of fewer
+ * than CLI_LIST_ITEM_MAX characters; false when the list breaks those rules. */
+static bool split_list(const char *s, char (*items)[CLI_LIST_ITEM_MAX], int cap, int *n)
 {
     *n = 0;
     if (!s || !*s)
         return false;
-    const char *p = s;
-    for (;;) {
+    for (const char *p = s;;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        char item[32];
-        if (len == 0 || len >= sizeof item || *n >= cap)
+        if (len == 0 || len >= CLI_LIST_ITEM_MAX || *n >= cap)
             return false;
-        memcpy(item, p, len);
-        item[len] = '\0';
-        if (!cli_parse_int(item, min, max, &out[*n]))
-            return false;
-        (*n)++;
+        memcpy(items[*n], p, len);
+        items[(*n)++][len] = '\0';
         if (!comma)
             return true;
         p = comma + 1;
     }
+}
+
+bool cli_parse_int_list(const char *s, int min, int max, int *out, int cap, int *n)
+{
+    char (*items)[CLI_LIST_ITEM_MAX] = malloc((size_t)(cap > 0 ? cap : 1) * sizeof *items);
+    bool ok = items && split_list(s, items, cap, n);
+    for (int i = 0; ok && i < *n; i++)
+        ok = cli_parse_int(items[i], min, max, &out[i]);
+    free(items);
+    return ok;
 }
 
 bool cli_parse_precision(const char *s, cnn_precision_t *out)
@@ -103,25 +112,12 @@ bool cli_parse_precision(const char *s, cnn_precision_t *out)
 
 bool cli_parse_precision_list(const char *s, cnn_precision_t *out, int cap, int *n)
 {
-    *n = 0;
-    if (!s || !*s)
-        return false;
-    const char *p = s;
-    for (;;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        char item[8];
-        if (len == 0 || len >= sizeof item || *n >= cap)
-            return false;
-        memcpy(item, p, len);
-        item[len] = '\0';
-        if (!cli_parse_precision(item, &out[*n]))
-            return false;
-        (*n)++;
-        if (!comma)
-            return true;
-        p = comma + 1;
-    }
+    char (*items)[CLI_LIST_ITEM_MAX] = malloc((size_t)(cap > 0 ? cap : 1) * sizeof *items);
+    bool ok = items && split_list(s, items, cap, n);
+    for (int i = 0; ok && i < *n; i++)
+        ok = cli_parse_precision(items[i], &out[i]);
+    free(items);
+    return ok;
 }
 
 const char *cli_precision_name(cnn_precision_t p)

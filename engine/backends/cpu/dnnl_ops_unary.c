@@ -82,6 +82,20 @@ static cnn_status_t unary_finish(cnn_cpu_build_t *b, dnnl_primitive_desc_t pd, i
     return st;
 }
 
+/* The whole build of a one-input, one-output primitive without constants:
+ * source layout, primitive, destination (in place over the source when
+ * `in_place` and the source dies here). */
+static cnn_status_t unary_build(cnn_cpu_build_t *b, const cnn_node_t *n, int ndims, bool prefer_blocked,
+                                pd_make_fn make, bool in_place)
+{
+    dnnl_primitive_desc_t pd = NULL;
+    int sv = unary_prepare(b, n, ndims, prefer_blocked, make, &pd);
+    if (sv < 0)
+        return (cnn_status_t)sv;
+    cnn_cpu_arg_t args[2];
+    return unary_finish(b, pd, sv, in_place, args, 2);
+}
+
 /* --- pooling --- */
 
 static dnnl_status_t pool_make(cnn_cpu_build_t *b, const cnn_node_t *n, const dnnl_memory_desc_t *src,
@@ -144,12 +158,7 @@ cnn_status_t cnn_cpu_build_pool(cnn_cpu_build_t *b, const cnn_node_t *n)
             cnn_cpu_value_set(b, dv);
         return st;
     }
-    dnnl_primitive_desc_t pd = NULL;
-    int sv = unary_prepare(b, n, 4, true, pool_make, &pd);
-    if (sv < 0)
-        return (cnn_status_t)sv;
-    cnn_cpu_arg_t args[2];
-    return unary_finish(b, pd, sv, false, args, 2);
+    return unary_build(b, n, 4, true, pool_make, false);
 }
 
 /* --- eltwise --- */
@@ -172,12 +181,7 @@ static dnnl_status_t eltwise_make(cnn_cpu_build_t *b, const cnn_node_t *n, const
 
 cnn_status_t cnn_cpu_build_eltwise(cnn_cpu_build_t *b, const cnn_node_t *n)
 {
-    dnnl_primitive_desc_t pd = NULL;
-    int sv = unary_prepare(b, n, 0, false, eltwise_make, &pd);
-    if (sv < 0)
-        return (cnn_status_t)sv;
-    cnn_cpu_arg_t args[2];
-    return unary_finish(b, pd, sv, true, args, 2);
+    return unary_build(b, n, 0, false, eltwise_make, true);
 }
 
 /* --- softmax over channels --- */
@@ -193,12 +197,7 @@ static dnnl_status_t softmax_make(cnn_cpu_build_t *b, const cnn_node_t *n, const
 
 cnn_status_t cnn_cpu_build_softmax(cnn_cpu_build_t *b, const cnn_node_t *n)
 {
-    dnnl_primitive_desc_t pd = NULL;
-    int sv = unary_prepare(b, n, 0, false, softmax_make, &pd);
-    if (sv < 0)
-        return (cnn_status_t)sv;
-    cnn_cpu_arg_t args[2];
-    return unary_finish(b, pd, sv, true, args, 2);
+    return unary_build(b, n, 0, false, softmax_make, true);
 }
 
 /* --- LRN across channels (PyTorch LocalResponseNorm, odd sizes) --- */
@@ -215,12 +214,7 @@ static dnnl_status_t lrn_make(cnn_cpu_build_t *b, const cnn_node_t *n, const dnn
 
 cnn_status_t cnn_cpu_build_lrn(cnn_cpu_build_t *b, const cnn_node_t *n)
 {
-    dnnl_primitive_desc_t pd = NULL;
-    int sv = unary_prepare(b, n, 4, true, lrn_make, &pd);
-    if (sv < 0)
-        return (cnn_status_t)sv;
-    cnn_cpu_arg_t args[2];
-    return unary_finish(b, pd, sv, false, args, 2);
+    return unary_build(b, n, 4, true, lrn_make, false);
 }
 
 /* --- batch norm with running statistics --- */
