@@ -118,26 +118,28 @@ static size_t skip_entropy_data(const uint8_t *b, size_t len, size_t pos)
 bool cnn_jpeg_tables_are_sane(const uint8_t *b, size_t len)
 {
     size_t pos = 2; /* after SOI */
-    while (pos + 4 <= len) {
-        if (b[pos] != 0xff)
-            return true; /* not a marker: the decoder rejects the file itself */
-        uint8_t m = b[pos + 1];
-        if (m == 0xff) { /* fill byte */
+    while (pos < len) {
+        if (b[pos] != 0xff) { /* stb_image skips junk between markers byte by byte */
             pos++;
             continue;
         }
+        while (pos < len && b[pos] == 0xff) /* fill bytes */
+            pos++;
+        if (pos >= len)
+            return true;
+        uint8_t m = b[pos++];
         if (m == 0xd9) /* EOI */
             return true;
-        if (m == 0x01 || m == 0xd8 || (m >= 0xd0 && m <= 0xd7)) { /* markers without a length */
-            pos += 2;
+        if (m == 0x00 || m == 0x01 || m == 0xd8 || (m >= 0xd0 && m <= 0xd7)) /* no length field */
             continue;
-        }
-        size_t seg = read_be16(b + pos + 2);
-        if (seg < 2)
+        if (pos + 2 > len)
             return true;
-        if (m == 0xc4 && !dht_is_sane(b, len, pos + 4, (long)seg - 2))
+        size_t seg = read_be16(b + pos);
+        if (m == 0xc4 && !dht_is_sane(b, len, pos + 2, (long)seg - 2))
             return false;
-        pos += 2 + seg;
+        if (seg < 2)
+            return true; /* the decoder skips to the end of the buffer */
+        pos += seg;
         if (m == 0xda) /* SOS: entropy-coded data follows */
             pos = skip_entropy_data(b, len, pos);
     }

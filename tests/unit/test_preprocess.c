@@ -272,8 +272,8 @@ static void test_jpeg(void **state)
 }
 
 /* A DHT segment declaring more than 256 codes: stb_image 2.27 would write past
- * its Huffman size table (found by fuzz_image). Refused before decoding, both
- * as the fuzzer's reproducer and spliced into a valid JPEG between scans. */
+ * its Huffman size table (found by fuzz_image). Refused before decoding: the
+ * fuzzer's reproducers and a table spliced into a valid JPEG. */
 static void test_jpeg_oversized_huffman_table(void **state)
 {
     (void)state;
@@ -285,6 +285,14 @@ static void test_jpeg_oversized_huffman_table(void **state)
     float out[3 * 64];
     cnn_error_t err;
     assert_int_equal(cnn_image_preprocess(reproducer, sizeof reproducer, &info, out, &err), CNN_E_FORMAT);
+    assert_non_null(strstr(err.message, "Huffman"));
+    /* second reproducer: junk bytes between markers (which stb_image skips) hide the DHT */
+    static const uint8_t behind_junk[] = {
+        0xff, 0xd8, 0xff, 0xe3, 0x00, 0x06, 0xc2, 0x1e, 0xec, 0x00, 0x06, 0xc2, 0xd8, 0xff, 0xe3, 0x00,
+        0x06, 0xc2, 0x1e, 0xec, 0x00, 0x06, 0xc2, 0x1e, 0xec, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x57, 0x8e, 0x0b, 0x17, 0x00, 0x00, 0x00, 0x00, 0x00, 0x27, 0x27, 0xff,
+        0xff, 0xff, 0xff, 0xc4, 0xff, 0xd8, 0x01, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x27, 0xfd};
+    assert_int_equal(cnn_image_preprocess(behind_junk, sizeof behind_junk, &info, out, &err), CNN_E_FORMAT);
     assert_non_null(strstr(err.message, "Huffman"));
 
     /* valid JPEG with an extra DHT (16 counts of 17 = 272 codes) right after SOI */

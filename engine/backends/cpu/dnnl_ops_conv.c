@@ -161,12 +161,19 @@ cnn_status_t cnn_cpu_build_dense(cnn_cpu_build_t *b, const cnn_node_t *n)
     if (st != CNN_OK)
         return st;
     bool bf16 = b->s->opts.precision == CNN_PRECISION_BF16;
-    /* Attempts: bf16 (any src), fp32 with the producer's layout, fp32 any. */
-    for (int attempt = bf16 ? 0 : 1; attempt < 3 && ds != dnnl_success; attempt++) {
+    /* Attempts: bf16 (any layouts); fp32 with plain source and PyTorch-layout
+     * weights ([O, I] row-major: oneDNN's gemm then streams each weight row
+     * once, 1.5-3x faster at small batches than the transposed layout `any`
+     * picks); fp32 with the producer's layout; fp32 any. */
+    for (int attempt = bf16 ? 0 : 1; attempt < 4 && ds != dnnl_success; attempt++) {
         dnnl_data_type_t dt = attempt == 0 ? dnnl_bf16 : dnnl_f32;
-        dnnl_memory_desc_t src = attempt == 1 && head_md.data_type == dnnl_f32 ? head_md
+        dnnl_memory_desc_t src = attempt == 2 && head_md.data_type == dnnl_f32 ? head_md
                                                                                 : cnn_dnnl_md_any(snd, src_dims, dt);
         dnnl_memory_desc_t w = cnn_dnnl_md_any(snd, wd, dt), dst = cnn_dnnl_md_any(2, dst_dims, dt);
+        if (attempt == 1) {
+            src = cnn_dnnl_md_plain(snd, src_dims, dt);
+            w = cnn_dnnl_md_plain(snd, wd, dt);
+        }
         dnnl_memory_desc_t bias = cnn_dnnl_md_plain(1, bias_dims, dnnl_f32);
         dnnl_inner_product_desc_t d;
         ds = dnnl_inner_product_forward_desc_init(&d, dnnl_forward_inference, &src, &w, has_bias(n) ? &bias : NULL,
