@@ -1,6 +1,6 @@
 /* Convolution and inner product (dense) with fused bias, residual sum and
  * activation. In bf16 mode src/weights/dst are bf16 where oneDNN implements
- * it on this CPU, else the layer quietly stays fp32. */
+ * the layer in bf16, else that layer stays fp32. */
 #include "dnnl_plan.h"
 
 enum { KEY_WEIGHTS = 0, KEY_BIAS = 1 };
@@ -55,6 +55,25 @@ static cnn_status_t weights_get(cnn_cpu_build_t *b, const cnn_node_t *n, const_d
         args[(*nargs)++] = (cnn_cpu_arg_t){DNNL_ARG_BIAS, -1, bm};
     }
     return CNN_OK;
+}
+
+/* Appends the primitive of `pd` reading view sv and the node's weights and
+ * bias (user layout `wuser`) and writing view dv (a negative dv is an error
+ * status passed through); dv becomes the node's value. */
+static cnn_status_t weighted_step(cnn_cpu_build_t *b, const cnn_node_t *n, const_dnnl_primitive_desc_t pd, int sv,
+                                  const dnnl_memory_desc_t *wuser, int dv)
+{
+    if (dv < 0)
+        return (cnn_status_t)dv;
+    cnn_cpu_arg_t args[4] = {{DNNL_ARG_SRC, sv, NULL}};
+    int nargs = 1;
+    cnn_status_t st = weights_get(b, n, pd, wuser, args, &nargs);
+    if (st != CNN_OK)
+        return st;
+    args[nargs++] = (cnn_cpu_arg_t){DNNL_ARG_DST, dv, NULL};
+    if ((st = cnn_cpu_step_primitive(b, pd, args, nargs)) == CNN_OK)
+        cnn_cpu_value_set(b, dv);
+    return st;
 }
 
 /* Destination of a conv with a residual: the residual's own buffer when it
@@ -120,18 +139,8 @@ cnn_status_t cnn_cpu_build_conv(cnn_cpu_build_t *b, const cnn_node_t *n)
         goto done;
     }
     dnnl_memory_desc_t wuser = cnn_dnnl_md_plain(wnd, wd, dnnl_f32);
-    cnn_cpu_arg_t args[4] = {{DNNL_ARG_SRC, sv, NULL}};
-    int nargs = 1;
-    if ((st = weights_get(b, n, pd, &wuser, args, &nargs)) != CNN_OK)
-        goto done;
     int dv = n->residual_input >= 0 ? residual_dst(b, n, dst_md, sv) : cnn_cpu_view_output(b, dst_md, -1);
-    if (dv < 0) {
-        st = (cnn_status_t)dv;
-        goto done;
-    }
-    args[nargs++] = (cnn_cpu_arg_t){DNNL_ARG_DST, dv, NULL};
-    if ((st = cnn_cpu_step_primitive(b, pd, args, nargs)) == CNN_OK)
-        cnn_cpu_value_set(b, dv);
+    st = weighted_step(b, n, pd, sv, &wuser, dv);
 done:
     if (pd)
         dnnl_primitive_desc_destroy(pd);
@@ -191,18 +200,8 @@ cnn_status_t cnn_cpu_build_dense(cnn_cpu_build_t *b, const cnn_node_t *n)
         goto done;
     }
     dnnl_memory_desc_t wuser = cnn_dnnl_md_plain(snd, wd, dnnl_f32);
-    cnn_cpu_arg_t args[4] = {{DNNL_ARG_SRC, sv, NULL}};
-    int nargs = 1;
-    if ((st = weights_get(b, n, pd, &wuser, args, &nargs)) != CNN_OK)
-        goto done;
     int dv = cnn_cpu_view_output(b, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), -1);
-    if (dv < 0) {
-        st = (cnn_status_t)dv;
-        goto done;
-    }
-    args[nargs++] = (cnn_cpu_arg_t){DNNL_ARG_DST, dv, NULL};
-    if ((st = cnn_cpu_step_primitive(b, pd, args, nargs)) == CNN_OK)
-        cnn_cpu_value_set(b, dv);
+    st = weighted_step(b, n, pd, sv, &wuser, dv);
 done:
     if (pd)
         dnnl_primitive_desc_destroy(pd);
