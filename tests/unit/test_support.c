@@ -46,6 +46,27 @@ int cnn_test_write_file(const char *dir, const char *name, const void *data, siz
     return (fclose(f) == 0 && written == len) ? 0 : -1;
 }
 
+uint8_t *cnn_test_read_source_file(const char *relpath, size_t *len)
+{
+    const char *root = getenv("CNN_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root ? root : ".", relpath);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    uint8_t *buf = NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL &&
+        fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf)
+        *len = (size_t)n;
+    return buf;
+}
+
 uint8_t *cnn_test_safetensors_raw(const char *header, const void *data, size_t data_len, size_t *len)
 {
     size_t n = strlen(header);

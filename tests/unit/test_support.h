@@ -18,6 +18,9 @@ void cnn_test_remove_tree(const char *path);
 /* Writes `len` bytes to dir/name; returns 0 on success. */
 int cnn_test_write_file(const char *dir, const char *name, const void *data, size_t len);
 
+/* Reads $CNN_SOURCE_DIR/relpath whole; malloc'ed bytes, or NULL. */
+uint8_t *cnn_test_read_source_file(const char *relpath, size_t *len);
+
 /* One tensor for cnn_test_safetensors_build: `nbytes` bytes of `data` (may be NULL when 0). */
 typedef struct cnn_test_tensor {
     const char *name;
