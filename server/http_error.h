@@ -12,7 +12,8 @@ typedef struct srv_error {
 } srv_error_t;
 
 /* Fills *err (when err is not NULL) with the status and a printf-style
- * message, truncated to fit. Returns false, so a parser can end with
+ * message, truncated to fit, bytes outside printable ASCII replaced by '?'
+ * (messages quote client input). Returns false, so a parser can end with
  * `return srv_error_set(err, 400, "...")`. */
 bool srv_error_set(srv_error_t *err, int http_status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -85,6 +85,8 @@ static void test_keys(void **state)
     expect_bad("topk", "3", "unknown query parameter \"topk\"; known: top_k");
     expect_bad("TOP_K", "3", "unknown");
     expect_bad("", "3", "unknown");
+    /* Client bytes in messages come out as printable ASCII. */
+    expect_bad("k\x01\xc3\xa9\"", "3", "unknown query parameter \"k???\"\"");
     srv_query_t q;
     srv_error_t err;
     srv_query_init(&q);
