@@ -44,23 +44,23 @@ static const char *format_name(cnn_image_format_t f)
 }
 
 /* Decodes to planar floats in the model's colour mode. */
-static cnn_status_t decode(const uint8_t *bytes, size_t len, cnn_color_mode_t color, planar_t *out,
-                           cnn_error_t *err)
+static cnn_status_t decode(const uint8_t *bytes, size_t len, cnn_color_mode_t color,
+                           uint64_t max_pixels, planar_t *out, cnn_error_t *err)
 {
     cnn_image_format_t fmt = cnn_image_sniff(bytes, len);
     if (fmt == CNN_IMAGE_FORMAT_UNKNOWN)
         return cnn_error_set(err, CNN_E_FORMAT, "unrecognized image format (expected PNG, JPEG or BMP)");
     if (len > INT_MAX)
-        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "image of %zu bytes is too large", len);
+        return cnn_error_set(err, CNN_E_TOO_LARGE, "image of %zu bytes is too large", len);
     if (fmt == CNN_IMAGE_FORMAT_JPEG && !cnn_jpeg_tables_are_sane(bytes, len))
         return cnn_error_set(err, CNN_E_FORMAT, "corrupt JPEG image (Huffman table with more than 256 codes)");
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(bytes, (int)len, &w, &h, &comp) || w <= 0 || h <= 0)
         return cnn_error_set(err, CNN_E_FORMAT, "corrupt %s header", format_name(fmt));
-    if ((uint64_t)w * (uint64_t)h > CNN_IMAGE_MAX_PIXELS)
-        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT,
-                             "image is %dx%d, more than the limit of %u pixels", w, h,
-                             CNN_IMAGE_MAX_PIXELS);
+    if ((uint64_t)w * (uint64_t)h > max_pixels)
+        return cnn_error_set(err, CNN_E_TOO_LARGE,
+                             "image is %dx%d, more than the limit of %llu pixels", w, h,
+                             (unsigned long long)max_pixels);
     if (fmt == CNN_IMAGE_FORMAT_BMP && !cnn_bmp_is_complete(bytes, len))
         return cnn_error_set(err, CNN_E_FORMAT, "truncated BMP image");
     if (fmt == CNN_IMAGE_FORMAT_PNG && !cnn_png_is_intact(bytes, len))
@@ -230,13 +230,20 @@ static cnn_status_t check_info(const cnn_model_info_t *info, cnn_error_t *err)
 cnn_status_t cnn_image_preprocess(const uint8_t *bytes, size_t len, const cnn_model_info_t *info,
                                   float *out_chw, cnn_error_t *err)
 {
+    return cnn_image_preprocess_limited(bytes, len, info, CNN_IMAGE_MAX_PIXELS, out_chw, err);
+}
+
+cnn_status_t cnn_image_preprocess_limited(const uint8_t *bytes, size_t len, const cnn_model_info_t *info,
+                                          uint64_t max_pixels, float *out_chw, cnn_error_t *err)
+{
     if (!bytes || !info || !out_chw)
         return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "cnn_image_preprocess: NULL argument");
     cnn_status_t st = check_info(info, err);
     if (st != CNN_OK)
         return st;
     planar_t img = {0}, resized = {0};
-    st = decode(bytes, len, info->preprocess.color, &img, err);
+    st = decode(bytes, len, info->preprocess.color, max_pixels ? max_pixels : CNN_IMAGE_MAX_PIXELS,
+                &img, err);
     if (st != CNN_OK)
         goto done;
     int rh = info->input_height, rw = info->input_width;

@@ -16,6 +16,7 @@ const char *cnn_status_strerror(cnn_status_t status)
     case CNN_E_NOMEM: return "out of memory";
     case CNN_E_BACKEND: return "backend failure";
     case CNN_E_NOT_FOUND: return "not found";
+    case CNN_E_TOO_LARGE: return "too large";
     }
     return "unknown status";
 }

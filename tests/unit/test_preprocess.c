@@ -387,9 +387,20 @@ static void test_too_many_pixels(void **state)
     cnn_model_info_t info = make_info(CNN_COLOR_RGB, 2, 2, 0);
     float out[12];
     cnn_error_t err;
-    assert_int_equal(cnn_image_preprocess(bmp, sizeof bmp, &info, out, &err),
-                     CNN_E_INVALID_ARGUMENT);
+    assert_int_equal(cnn_image_preprocess(bmp, sizeof bmp, &info, out, &err), CNN_E_TOO_LARGE);
     assert_non_null(strstr(err.message, "limit"));
+    /* A caller's limit: 2×2 passes at 4 pixels, fails at 3. */
+    uint8_t small[70] = {'B', 'M'};
+    const uint32_t small_fields[][2] = {{2, 70}, {10, 54}, {14, 40}, {18, 2}, {22, 2}};
+    for (size_t i = 0; i < sizeof small_fields / sizeof small_fields[0]; i++)
+        for (int k = 0; k < 4; k++)
+            small[small_fields[i][0] + k] = (uint8_t)(small_fields[i][1] >> (8 * k));
+    small[26] = 1;
+    small[28] = 24;
+    assert_int_equal(cnn_image_preprocess_limited(small, sizeof small, &info, 4, out, &err), CNN_OK);
+    assert_int_equal(cnn_image_preprocess_limited(small, sizeof small, &info, 3, out, &err),
+                     CNN_E_TOO_LARGE);
+    assert_non_null(strstr(err.message, "3 pixels"));
 }
 
 static void test_bad_info(void **state)

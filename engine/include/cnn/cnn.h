@@ -29,6 +29,7 @@ typedef enum cnn_status {
     CNN_E_NOMEM = -6,            /* allocation failed */
     CNN_E_BACKEND = -7,          /* the compute library reported a failure */
     CNN_E_NOT_FOUND = -8,        /* named thing (tensor, layer, arch) unknown */
+    CNN_E_TOO_LARGE = -9,        /* input over a size limit (e.g. image pixels) */
 } cnn_status_t;
 
 #define CNN_ERROR_MESSAGE_MAX 512

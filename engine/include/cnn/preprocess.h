@@ -13,8 +13,9 @@
 extern "C" {
 #endif
 
-/* Largest image (width × height) that is decoded; larger ones are refused
- * from their header alone, before any pixel memory is allocated. */
+/* Largest image (width × height) cnn_image_preprocess decodes; larger ones
+ * are refused from their header alone, before any pixel memory is
+ * allocated. cnn_image_preprocess_limited takes another limit. */
 #define CNN_IMAGE_MAX_PIXELS (40u * 1000u * 1000u)
 
 typedef enum cnn_image_format {
@@ -38,9 +39,16 @@ cnn_image_format_t cnn_image_sniff(const uint8_t *bytes, size_t len);
  *      with resize_shorter == 0 straight to H×W;
  *   3. x * scale, then (x - mean[c]) / std[c].
  * Errors: CNN_E_FORMAT (unknown magic, corrupt or truncated data),
- * CNN_E_INVALID_ARGUMENT (too many pixels, unusable info), CNN_E_NOMEM. */
+ * CNN_E_TOO_LARGE (more than CNN_IMAGE_MAX_PIXELS pixels by the header, or
+ * more than INT_MAX bytes), CNN_E_INVALID_ARGUMENT (NULL or unusable info),
+ * CNN_E_NOMEM. */
 cnn_status_t cnn_image_preprocess(const uint8_t *bytes, size_t len, const cnn_model_info_t *info,
                                   float *out_chw, cnn_error_t *err);
+
+/* cnn_image_preprocess with the pixel limit max_pixels (0: the default
+ * CNN_IMAGE_MAX_PIXELS), as a server's --max-pixels sets it. */
+cnn_status_t cnn_image_preprocess_limited(const uint8_t *bytes, size_t len, const cnn_model_info_t *info,
+                                          uint64_t max_pixels, float *out_chw, cnn_error_t *err);
 
 #ifdef __cplusplus
 }
