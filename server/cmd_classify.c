@@ -2,12 +2,12 @@
 #define _GNU_SOURCE /* getopt_long, open_memstream */
 #include "cli.h"
 #include "npy.h"
+#include "ranking.h"
 
 #include "cnn/preprocess.h"
 #include "status.h"
 
 #include <getopt.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,53 +165,6 @@ static int cursor_next(input_cursor_t *cur, float *dst, item_origin_t *origin, c
     return 1;
 }
 
-/* Probabilities for display: the output itself or its softmax. */
-static void to_probabilities(const float *out, size_t n, bool already, double *prob)
-{
-    if (already) {
-        for (size_t i = 0; i < n; i++)
-            prob[i] = out[i];
-        return;
-    }
-    double max = -INFINITY, sum = 0.0;
-    for (size_t i = 0; i < n; i++)
-        if (out[i] > max)
-            max = out[i];
-    for (size_t i = 0; i < n; i++) {
-        prob[i] = exp((double)out[i] - max);
-        sum += prob[i];
-    }
-    for (size_t i = 0; i < n; i++)
-        prob[i] /= sum;
-}
-
-typedef struct ranked {
-    double prob;
-    int cls;
-} ranked_t;
-
-/* Largest probability first; NaN last; ties: lower class first. */
-static int compare_ranked(const void *pa, const void *pb)
-{
-    const ranked_t *a = pa, *b = pb;
-    bool na = isnan(a->prob), nb = isnan(b->prob);
-    if (na != nb)
-        return na ? 1 : -1;
-    if (!na && a->prob != b->prob)
-        return a->prob > b->prob ? -1 : 1;
-    return a->cls - b->cls;
-}
-
-/* Indices of the k largest probabilities, largest first. */
-static void top_k(const double *prob, size_t n, int k, ranked_t *scratch, int *idx)
-{
-    for (size_t i = 0; i < n; i++)
-        scratch[i] = (ranked_t){prob[i], (int)i};
-    qsort(scratch, n, sizeof *scratch, compare_ranked);
-    for (int j = 0; j < k; j++)
-        idx[j] = scratch[j].cls;
-}
-
 static void print_text(FILE *f, const item_origin_t *origin, const cnn_model_info_t *info,
                        const float *out, size_t n, const double *prob, const int *idx, int k, bool logits)
 {
@@ -278,12 +231,11 @@ static int classify_all(const classify_opts_t *o, cnn_model_t *model, cnn_sessio
     float *out = malloc((size_t)batch * n_out * sizeof(float));
     double *prob = malloc(n_out * sizeof(double));
     int *idx = malloc((size_t)k * sizeof(int));
-    ranked_t *scratch = malloc(n_out * sizeof *scratch);
     item_origin_t *origins = malloc((size_t)batch * sizeof *origins);
     input_cursor_t cur = {.opts = o, .info = info};
     int rc = CLI_EXIT_OK, printed = 0;
     cnn_error_t err;
-    if (!in || !out || !prob || !idx || !scratch || !origins) {
+    if (!in || !out || !prob || !idx || !origins) {
         rc = cli_fail(CMD, "out of memory for a batch of %d", batch);
         goto done;
     }
@@ -310,8 +262,11 @@ static int classify_all(const classify_opts_t *o, cnn_model_t *model, cnn_sessio
         }
         for (int i = 0; i < filled; i++) {
             const float *row = out + (size_t)i * n_out;
-            to_probabilities(row, n_out, info->output_is_probability, prob);
-            top_k(prob, n_out, k, scratch, idx);
+            srv_rank_probabilities(row, n_out, info->output_is_probability, prob);
+            if (!srv_rank_top_k(prob, n_out, k, idx)) {
+                rc = cli_fail(CMD, "out of memory");
+                goto done;
+            }
             if (o->json)
                 print_json_item(f, printed == 0, &origins[i], info, row, n_out, prob, idx, k, o->logits);
             else
@@ -329,7 +284,6 @@ done:
     free(out);
     free(prob);
     free(idx);
-    free(scratch);
     free(origins);
     return rc;
 }

@@ -14,6 +14,7 @@ static const cli_command_t commands[] = {
     {"inspect", cli_cmd_inspect, "show a model's layers, shapes, parameters and cost"},
     {"bench", cli_cmd_bench, "time a model's inference at given batch sizes and precisions"},
     {"convert", cli_cmd_convert, "make a model directory from a zoo architecture and weights"},
+    {"serve", cli_cmd_serve, "serve the models over HTTP (the default with no arguments)"},
 };
 #define NUM_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -38,8 +39,9 @@ static const cli_command_t *find_command(const char *name)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        print_usage(stderr);
-        return CLI_EXIT_USAGE;
+        char serve[] = "serve";
+        char *serve_argv[] = {serve, NULL};
+        return cli_cmd_serve(1, serve_argv);
     }
     const char *name = argv[1];
     if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {

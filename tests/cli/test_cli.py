@@ -198,12 +198,13 @@ class CliTest(unittest.TestCase):
     def test_help_and_usage(self):
         rc, out, _ = run("help")
         self.assertEqual(rc, 0)
-        for cmd in ("classify", "inspect", "bench", "convert"):
+        for cmd in ("classify", "inspect", "bench", "convert", "serve"):
             self.assertIn(cmd, out)
             rc, out2, _ = run(cmd, "--help")
             self.assertEqual(rc, 0)
             self.assertIn(f"cnnserve {cmd}", out2)
-        self.assertEqual(run()[0], 2)
+        self.assertEqual(run("serve", "--port", "x")[0], 2)
+        self.assertEqual(run("serve", "extra")[0], 2)
         self.assertEqual(run("frobnicate")[0], 2)
 
 

@@ -1,0 +1,39 @@
+/* Internal to the HTTP front end: the route handlers (http_routes.c) and the
+ * response helpers they share with the access handler (http_server.c).
+ * Each returns false when libmicrohttpd refused the response (the
+ * connection is then closed). */
+#ifndef SRV_HTTP_ROUTES_H
+#define SRV_HTTP_ROUTES_H
+
+#include "http_server.h"
+#include "reply_json.h"
+#include "routes.h"
+
+/* Phases of a request on its HTTP thread (srv_request_t.phase). */
+enum {
+    SRV_PHASE_NEW = 0, /* headers read */
+    SRV_PHASE_BODY,    /* reading the body of a POST */
+    SRV_PHASE_WAIT,    /* suspended, with the scheduler */
+    SRV_PHASE_DONE,    /* response queued */
+};
+
+/* Queues `body` (malloc'ed, taken over; NULL = out of memory) as a JSON
+ * response (Prometheus text on /metrics) with one optional extra header;
+ * adds "Connection: close" while draining. */
+bool srv_http_respond(srv_http_t *h, srv_request_t *req, int status, char *body, size_t len,
+                      const char *header, const char *value);
+
+/* Queues {"error": message} with the status and one optional header. */
+bool srv_http_error(srv_http_t *h, srv_request_t *req, int status, const char *header,
+                    const char *value, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* GET routes, answered at once. */
+bool srv_http_get(srv_http_t *h, srv_request_t *req, const srv_route_t *route);
+
+/* POST routes once the body is in: parse, then suspend and submit, or an error. */
+bool srv_http_post(srv_http_t *h, srv_request_t *req, const char *url);
+
+/* A resumed request: its answer. */
+bool srv_http_send_answer(srv_http_t *h, srv_request_t *req);
+
+#endif

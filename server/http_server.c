@@ -1,0 +1,249 @@
+/* libmicrohttpd glue: daemon, access handler phases, responses. */
+#include "http_server.h"
+
+#include "http_routes.h"
+#include "metrics.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+bool srv_http_respond(srv_http_t *h, srv_request_t *req, int status, char *body, size_t len,
+                      const char *header, const char *value)
+{
+    struct MHD_Response *resp = body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+                                     : NULL;
+    if (!resp) {
+        free(body);
+        return false;
+    }
+    bool ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                      status == 200 && req->route == SRV_ROUTE_METRICS
+                                          ? "text/plain; version=0.0.4"
+                                          : "application/json") == MHD_YES;
+    if (header)
+        ok = ok && MHD_add_response_header(resp, header, value) == MHD_YES;
+    if (atomic_load(&h->state) == SRV_STATE_DRAINING)
+        ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
+    ok = ok && MHD_queue_response(req->conn, (unsigned int)status, resp) == MHD_YES;
+    MHD_destroy_response(resp);
+    req->http_status = status;
+    req->phase = SRV_PHASE_DONE;
+    return ok;
+}
+
+bool srv_http_error(srv_http_t *h, srv_request_t *req, int status, const char *header,
+                    const char *value, const char *fmt, ...)
+{
+    srv_error_t err;
+    char msg[sizeof err.message];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    srv_error_set(&err, status, "%s", msg);
+    size_t len = 0;
+    char *body = srv_reply_error(err.message, &len);
+    return srv_http_respond(h, req, status, body, len, header, value);
+}
+
+static enum MHD_Result result(bool ok)
+{
+    return ok ? MHD_YES : MHD_NO;
+}
+
+/* First call: the route, the method, and what can be refused before the body. */
+static bool on_headers(srv_http_t *h, srv_request_t *req, const char *url, const char *method)
+{
+    srv_route_t route;
+    srv_route_match(url, &route);
+    req->route = route.id;
+    if (route.id == SRV_ROUTE_NONE)
+        return srv_http_error(h, req, 404, NULL, NULL, "no such path: %s", url);
+    bool is_post = strcmp(method, "POST") == 0;
+    bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (route.post ? !is_post : !is_get)
+        return srv_http_error(h, req, 405, MHD_HTTP_HEADER_ALLOW, srv_route_allow(&route),
+                              "method %s is not allowed on %s (allowed: %s)", method, url,
+                              srv_route_allow(&route));
+    if (!route.post)
+        return srv_http_get(h, req, &route);
+    int state = atomic_load(&h->state);
+    if (state != SRV_STATE_READY)
+        return srv_http_error(h, req, 503, MHD_HTTP_HEADER_RETRY_AFTER, "1", "%s",
+                              state == SRV_STATE_LOADING ? "models are loading" : "the server is shutting down");
+    const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (end != cl && *end == '\0' && n > h->cfg->max_body_bytes)
+            return srv_http_error(h, req, 413, NULL, NULL,
+                                  "the body of %llu bytes is over the limit of %zu bytes", n,
+                                  h->cfg->max_body_bytes);
+    }
+    req->phase = SRV_PHASE_BODY;
+    return true;
+}
+
+/* Appends a piece of body, or counts it once over the limit. */
+static bool on_upload(srv_http_t *h, srv_request_t *req, const char *data, size_t n)
+{
+    size_t max = h->cfg->max_body_bytes;
+    if (req->body_too_large)
+        return true;
+    if (n > max - req->body_len) {
+        req->body_too_large = true;
+        free(req->body);
+        req->body = NULL;
+        req->body_len = req->body_cap = 0;
+        return true;
+    }
+    if (req->body_len + n > req->body_cap) {
+        size_t cap = req->body_cap ? req->body_cap : 4096;
+        while (cap < req->body_len + n)
+            cap = cap > max / 2 ? max : cap * 2;
+        uint8_t *grown = realloc(req->body, cap);
+        if (!grown)
+            return false;
+        req->body = grown;
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, n);
+    req->body_len += n;
+    return true;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    srv_http_t *h = cls;
+    srv_request_t *req = *con_cls;
+    if (!req) {
+        req = srv_request_create(conn);
+        if (!req)
+            return MHD_NO;
+        atomic_fetch_add(&h->live, 1);
+        *con_cls = req;
+        return result(on_headers(h, req, url, method));
+    }
+    switch (req->phase) {
+    case SRV_PHASE_BODY:
+        if (*upload_data_size) {
+            bool ok = on_upload(h, req, upload_data, *upload_data_size);
+            *upload_data_size = 0;
+            return result(ok);
+        }
+        if (req->body_too_large)
+            return result(srv_http_error(h, req, 413, NULL, NULL,
+                                         "the body is over the limit of %zu bytes", h->cfg->max_body_bytes));
+        return result(srv_http_post(h, req, url));
+    case SRV_PHASE_WAIT:
+        return result(srv_http_send_answer(h, req));
+    default:
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    srv_http_t *h = cls;
+    srv_request_t *req = *con_cls;
+    if (!req)
+        return;
+    *con_cls = NULL;
+    srv_request_stats_t st = {
+        .route = srv_route_name(req->route),
+        .model = req->model ? req->model->name : NULL,
+        .status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? req->http_status : 0,
+        .total_s = srv_now() - req->t_arrival,
+        .queue_s = req->queue_s,
+        .preprocess_s = req->preprocess_s,
+        .inference_s = req->inference_s,
+        .images = req->n_images,
+    };
+    srv_metrics_request(&st);
+    srv_request_release(req);
+    atomic_fetch_sub(&h->live, 1);
+}
+
+bool srv_http_start(srv_http_t *h, const srv_config_t *cfg, char *msg, size_t msg_size)
+{
+    memset(h, 0, sizeof *h);
+    h->cfg = cfg;
+    h->quiesced_fd = -1;
+    atomic_init(&h->state, SRV_STATE_LOADING);
+    atomic_init(&h->live, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port)};
+    if (inet_pton(AF_INET, cfg->host, &addr.sin_addr) != 1) {
+        snprintf(msg, msg_size, "--host %s is not an IPv4 address", cfg->host);
+        return false;
+    }
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+                         MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem opts[8];
+    int n = 0;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_cb, h};
+    if (cfg->per_ip_limit > 0)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit, NULL};
+    if (cfg->http_threads > 1)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    h->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, access_cb, h,
+                                 MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (!h->daemon) {
+        snprintf(msg, msg_size, "cannot listen on %s:%d", cfg->host, cfg->port);
+        return false;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : cfg->port;
+    return true;
+}
+
+void srv_http_set_ready(srv_http_t *h, srv_model_repo_t *repo, srv_scheduler_t *sched)
+{
+    h->repo = repo;
+    h->sched = sched;
+    atomic_store(&h->state, SRV_STATE_READY);
+}
+
+void srv_http_drain(srv_http_t *h)
+{
+    atomic_store(&h->state, SRV_STATE_DRAINING);
+    if (h->daemon && h->quiesced_fd < 0)
+        h->quiesced_fd = MHD_quiesce_daemon(h->daemon);
+}
+
+int srv_http_live(const srv_http_t *h)
+{
+    return atomic_load(&h->live);
+}
+
+void srv_http_stop(srv_http_t *h)
+{
+    if (h->daemon)
+        MHD_stop_daemon(h->daemon);
+    h->daemon = NULL;
+    if (h->quiesced_fd >= 0)
+        close(h->quiesced_fd);
+    h->quiesced_fd = -1;
+}
+
+void srv_http_resume(void *ctx, srv_request_t *req)
+{
+    (void)ctx;
+    MHD_resume_connection(req->conn);
+}

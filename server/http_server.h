@@ -1,0 +1,55 @@
+/* The HTTP front end (libmicrohttpd, internal polling threads with
+ * suspend/resume): routes requests, reads bodies within --max-body-bytes,
+ * answers what needs no model at once, parses inference requests into
+ * typed requests, suspends their connections and hands them to the
+ * scheduler; the scheduler's answer resumes the connection and the HTTP
+ * thread serializes the reply. */
+#ifndef SRV_HTTP_SERVER_H
+#define SRV_HTTP_SERVER_H
+
+#include "model_repo.h"
+#include "request.h"
+#include "scheduler.h"
+#include "serve_config.h"
+
+#include <stdatomic.h>
+
+typedef enum srv_server_state {
+    SRV_STATE_LOADING = 0, /* listening, models not loaded: ready → 503 */
+    SRV_STATE_READY,
+    SRV_STATE_DRAINING,    /* shutting down: ready → 503, new inference → 503 */
+} srv_server_state_t;
+
+typedef struct srv_http {
+    const srv_config_t *cfg;
+    struct MHD_Daemon *daemon;
+    int quiesced_fd;         /* listening socket after srv_http_drain, else -1 */
+    int port;                /* the bound port */
+    atomic_int state;        /* srv_server_state_t */
+    srv_model_repo_t *repo;  /* published before state turns READY */
+    srv_scheduler_t *sched;
+    atomic_int live;         /* requests libmicrohttpd has not completed */
+} srv_http_t;
+
+/* Starts listening on cfg->host:cfg->port in state LOADING. false on
+ * failure (msg filled). */
+bool srv_http_start(srv_http_t *h, const srv_config_t *cfg, char *msg, size_t msg_size);
+
+/* Publishes the loaded models and the scheduler; state turns READY. */
+void srv_http_set_ready(srv_http_t *h, srv_model_repo_t *repo, srv_scheduler_t *sched);
+
+/* State DRAINING and no new connections (the listening socket is
+ * quiesced); connections already open are still served. */
+void srv_http_drain(srv_http_t *h);
+
+/* Requests that have started and not completed (response sent or client
+ * gone). */
+int srv_http_live(const srv_http_t *h);
+
+/* Stops the daemon (no connection may be suspended) and closes the socket. */
+void srv_http_stop(srv_http_t *h);
+
+/* The scheduler's answer callback: resumes the request's connection. */
+void srv_http_resume(void *ctx, srv_request_t *req);
+
+#endif

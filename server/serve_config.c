@@ -1,0 +1,24 @@
+/* Defaults of `cnnserve serve`. */
+#include "serve_config.h"
+
+void srv_config_init(srv_config_t *cfg)
+{
+    *cfg = (srv_config_t){
+        .models_dir = NULL,
+        .host = "127.0.0.1",
+        .port = 8080,
+        .default_model = NULL,
+        .max_batch_size = 0,
+        .max_queue_delay_us = -1,
+        .queue_size = 1024,
+        .timeout_ms = 30000,
+        .max_body_bytes = 16u * 1024u * 1024u,
+        .max_pixels = 16u * 1000u * 1000u,
+        .max_images = 64,
+        .connection_limit = 512,
+        .per_ip_limit = 0,
+        .connection_timeout_s = 30,
+        .engine_threads = 0,
+        .http_threads = 2,
+    };
+}

@@ -1,0 +1,30 @@
+/* The settings of `cnnserve serve`, from its command line. */
+#ifndef SRV_SERVE_CONFIG_H
+#define SRV_SERVE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct srv_config {
+    const char *models_dir;    /* model repository: one model directory per subdirectory */
+    const char *host;          /* "127.0.0.1" or "0.0.0.0" (any IPv4 address) */
+    int port;
+    const char *default_model; /* NULL: lenet5-fashion if loaded, else the first by name */
+    int max_batch_size;        /* 0: each model's model.json value */
+    int max_queue_delay_us;    /* -1: each model's model.json value */
+    int queue_size;            /* requests admitted and not yet answered, all models */
+    int timeout_ms;            /* admission to answer; then 504 */
+    size_t max_body_bytes;
+    uint64_t max_pixels;       /* per decoded image, from its header */
+    int max_images;            /* images in one request */
+    int connection_limit;      /* open connections, all clients */
+    int per_ip_limit;          /* open connections per client address; 0: no limit */
+    int connection_timeout_s;  /* idle connection closed after this */
+    int engine_threads;        /* CPU threads of the inference worker; 0: library default */
+    int http_threads;          /* libmicrohttpd polling threads */
+} srv_config_t;
+
+/* The defaults `cnnserve serve` documents (models_dir NULL: found by the caller). */
+void srv_config_init(srv_config_t *cfg);
+
+#endif
