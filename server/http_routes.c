@@ -181,16 +181,14 @@ static bool kserve_infer(srv_http_t *h, srv_request_t *req, const srv_model_t *m
     return submit(h, req);
 }
 
-bool srv_http_post(srv_http_t *h, srv_request_t *req, const char *url)
+bool srv_http_post(srv_http_t *h, srv_request_t *req, const srv_route_t *route)
 {
-    srv_route_t route;
-    srv_route_match(url, &route);
     bool ok = true;
-    const srv_model_t *m = route_model(h, req, &route, &ok);
+    const srv_model_t *m = route_model(h, req, route, &ok);
     if (!m)
         return ok;
     req->model = m;
-    if (route.id == SRV_ROUTE_V2_INFER)
+    if (route->id == SRV_ROUTE_V2_INFER)
         return kserve_infer(h, req, m);
     return classify(h, req, m);
 }

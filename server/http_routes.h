@@ -31,7 +31,7 @@ bool srv_http_error(srv_http_t *h, srv_request_t *req, int status, const char *h
 bool srv_http_get(srv_http_t *h, srv_request_t *req, const srv_route_t *route);
 
 /* POST routes once the body is in: parse, then suspend and submit, or an error. */
-bool srv_http_post(srv_http_t *h, srv_request_t *req, const char *url);
+bool srv_http_post(srv_http_t *h, srv_request_t *req, const srv_route_t *route);
 
 /* A resumed request: its answer. */
 bool srv_http_send_answer(srv_http_t *h, srv_request_t *req);

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+/* Bytes past --max-body-bytes read (and dropped) before a 413, at most. */
+#define SRV_DISCARD_MAX ((size_t)64 * 1024 * 1024)
 
 bool srv_http_respond(srv_http_t *h, srv_request_t *req, int status, char *body, size_t len,
                       const char *header, const char *value)
@@ -57,26 +59,13 @@ static enum MHD_Result result(bool ok)
     return ok ? MHD_YES : MHD_NO;
 }
 
-/* First call: the route, the method, and what can be refused before the body. */
-static bool on_headers(srv_http_t *h, srv_request_t *req, const char *url, const char *method)
+/* First call, headers read: a body declared over the limit is refused at
+ * once (the connection is then closed); everything else is answered once
+ * the whole request is in, which keeps the connection alive (libmicrohttpd
+ * closes connections whose response is queued before the request is
+ * complete). */
+static bool on_headers(srv_http_t *h, srv_request_t *req)
 {
-    srv_route_t route;
-    srv_route_match(url, &route);
-    req->route = route.id;
-    if (route.id == SRV_ROUTE_NONE)
-        return srv_http_error(h, req, 404, NULL, NULL, "no such path: %s", url);
-    bool is_post = strcmp(method, "POST") == 0;
-    bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    if (route.post ? !is_post : !is_get)
-        return srv_http_error(h, req, 405, MHD_HTTP_HEADER_ALLOW, srv_route_allow(&route),
-                              "method %s is not allowed on %s (allowed: %s)", method, url,
-                              srv_route_allow(&route));
-    if (!route.post)
-        return srv_http_get(h, req, &route);
-    int state = atomic_load(&h->state);
-    if (state != SRV_STATE_READY)
-        return srv_http_error(h, req, 503, MHD_HTTP_HEADER_RETRY_AFTER, "1", "%s",
-                              state == SRV_STATE_LOADING ? "models are loading" : "the server is shutting down");
     const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end;
@@ -90,14 +79,47 @@ static bool on_headers(srv_http_t *h, srv_request_t *req, const char *url, const
     return true;
 }
 
-/* Appends a piece of body, or counts it once over the limit. */
+/* The whole request is in: route, method, then the route's handler. */
+static bool on_request(srv_http_t *h, srv_request_t *req, const char *url, const char *method)
+{
+    srv_route_t route;
+    srv_route_match(url, &route);
+    req->route = route.id;
+    if (route.id == SRV_ROUTE_NONE)
+        return srv_http_error(h, req, 404, NULL, NULL, "no such path: %s", url);
+    bool is_post = strcmp(method, "POST") == 0;
+    bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (route.post ? !is_post : !is_get)
+        return srv_http_error(h, req, 405, MHD_HTTP_HEADER_ALLOW, srv_route_allow(&route),
+                              "method %s is not allowed on %s (allowed: %s)", method, url,
+                              srv_route_allow(&route));
+    if (req->body_too_large)
+        return srv_http_error(h, req, 413, NULL, NULL, "the body is over the limit of %zu bytes",
+                              h->cfg->max_body_bytes);
+    if (!route.post)
+        return srv_http_get(h, req, &route);
+    int state = atomic_load(&h->state);
+    if (state != SRV_STATE_READY)
+        return srv_http_error(h, req, 503, MHD_HTTP_HEADER_RETRY_AFTER, "1", "%s",
+                              state == SRV_STATE_LOADING ? "models are loading" : "the server is shutting down");
+    return srv_http_post(h, req, &route);
+}
+
+/* Appends a piece of body. Past the limit the body is dropped and the rest
+ * only counted, to answer 413 once the client has sent it all
+ * (libmicrohttpd 0.9.75 cannot queue a response in the middle of an
+ * upload); a client sending more than SRV_DISCARD_MAX beyond the limit is
+ * disconnected instead (false). */
 static bool on_upload(srv_http_t *h, srv_request_t *req, const char *data, size_t n)
 {
     size_t max = h->cfg->max_body_bytes;
-    if (req->body_too_large)
-        return true;
+    if (req->body_too_large) {
+        req->discarded += n;
+        return req->discarded <= SRV_DISCARD_MAX;
+    }
     if (n > max - req->body_len) {
         req->body_too_large = true;
+        req->discarded = req->body_len + n;
         free(req->body);
         req->body = NULL;
         req->body_len = req->body_cap = 0;
@@ -131,7 +153,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
             return MHD_NO;
         atomic_fetch_add(&h->live, 1);
         *con_cls = req;
-        return result(on_headers(h, req, url, method));
+        return result(on_headers(h, req));
     }
     switch (req->phase) {
     case SRV_PHASE_BODY:
@@ -140,16 +162,26 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
             *upload_data_size = 0;
             return result(ok);
         }
-        if (req->body_too_large)
-            return result(srv_http_error(h, req, 413, NULL, NULL,
-                                         "the body is over the limit of %zu bytes", h->cfg->max_body_bytes));
-        return result(srv_http_post(h, req, url));
+        return result(on_request(h, req, url, method));
     case SRV_PHASE_WAIT:
         return result(srv_http_send_answer(h, req));
     default:
         *upload_data_size = 0;
         return MHD_YES;
     }
+}
+
+/* New connections are refused (closed at once) while draining. The
+ * listening socket stays open: with libmicrohttpd 0.9.75,
+ * MHD_quiesce_daemon stalls the connections already open (a keep-alive
+ * client's next request is not read until the daemon stops), which would
+ * keep their requests from being answered. */
+static enum MHD_Result accept_cb(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addr;
+    (void)addrlen;
+    srv_http_t *h = cls;
+    return atomic_load(&h->state) == SRV_STATE_DRAINING ? MHD_NO : MHD_YES;
 }
 
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -181,7 +213,6 @@ bool srv_http_start(srv_http_t *h, const srv_config_t *cfg, char *msg, size_t ms
 {
     memset(h, 0, sizeof *h);
     h->cfg = cfg;
-    h->quiesced_fd = -1;
     atomic_init(&h->state, SRV_STATE_LOADING);
     atomic_init(&h->live, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port)};
@@ -202,7 +233,7 @@ bool srv_http_start(srv_http_t *h, const srv_config_t *cfg, char *msg, size_t ms
     if (cfg->http_threads > 1)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    h->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, access_cb, h,
+    h->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, accept_cb, h, access_cb, h,
                                  MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(msg, msg_size, "cannot listen on %s:%d", cfg->host, cfg->port);
@@ -223,8 +254,6 @@ void srv_http_set_ready(srv_http_t *h, srv_model_repo_t *repo, srv_scheduler_t *
 void srv_http_drain(srv_http_t *h)
 {
     atomic_store(&h->state, SRV_STATE_DRAINING);
-    if (h->daemon && h->quiesced_fd < 0)
-        h->quiesced_fd = MHD_quiesce_daemon(h->daemon);
 }
 
 int srv_http_live(const srv_http_t *h)
@@ -237,9 +266,6 @@ void srv_http_stop(srv_http_t *h)
     if (h->daemon)
         MHD_stop_daemon(h->daemon);
     h->daemon = NULL;
-    if (h->quiesced_fd >= 0)
-        close(h->quiesced_fd);
-    h->quiesced_fd = -1;
 }
 
 void srv_http_resume(void *ctx, srv_request_t *req)

@@ -23,7 +23,6 @@ typedef enum srv_server_state {
 typedef struct srv_http {
     const srv_config_t *cfg;
     struct MHD_Daemon *daemon;
-    int quiesced_fd;         /* listening socket after srv_http_drain, else -1 */
     int port;                /* the bound port */
     atomic_int state;        /* srv_server_state_t */
     srv_model_repo_t *repo;  /* published before state turns READY */
@@ -38,15 +37,16 @@ bool srv_http_start(srv_http_t *h, const srv_config_t *cfg, char *msg, size_t ms
 /* Publishes the loaded models and the scheduler; state turns READY. */
 void srv_http_set_ready(srv_http_t *h, srv_model_repo_t *repo, srv_scheduler_t *sched);
 
-/* State DRAINING and no new connections (the listening socket is
- * quiesced); connections already open are still served. */
+/* State DRAINING: new connections are closed as soon as they are accepted,
+ * new requests on open connections get 503 with "Connection: close";
+ * requests already received are served. */
 void srv_http_drain(srv_http_t *h);
 
 /* Requests that have started and not completed (response sent or client
  * gone). */
 int srv_http_live(const srv_http_t *h);
 
-/* Stops the daemon (no connection may be suspended) and closes the socket. */
+/* Stops the daemon (no connection may be suspended). */
 void srv_http_stop(srv_http_t *h);
 
 /* The scheduler's answer callback: resumes the request's connection. */

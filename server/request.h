@@ -44,7 +44,8 @@ struct srv_request {
     int phase;              /* srv_http phase */
     uint8_t *body;
     size_t body_len, body_cap;
-    bool body_too_large;
+    bool body_too_large;    /* over --max-body-bytes: body dropped, */
+    size_t discarded;       /* bytes counted since */
     double t_arrival;       /* monotonic seconds at the first header */
     int http_status;        /* status of the response sent, for metrics */
 

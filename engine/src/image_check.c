@@ -145,3 +145,64 @@ bool cnn_jpeg_tables_are_sane(const uint8_t *b, size_t len)
     }
     return true;
 }
+
+/* First SOF segment of a JPEG: height and width. */
+static bool jpeg_sof_size(const uint8_t *b, size_t len, uint32_t *w, uint32_t *h)
+{
+    size_t pos = 2;
+    while (pos + 4 <= len) {
+        if (b[pos] != 0xff) {
+            pos++;
+            continue;
+        }
+        uint8_t m = b[pos + 1];
+        if (m == 0xff || m == 0x00 || m == 0x01 || m == 0xd8 || (m >= 0xd0 && m <= 0xd7)) {
+            pos++;
+            continue;
+        }
+        size_t seg = read_be16(b + pos + 2);
+        bool sof = m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
+        if (sof) {
+            if (pos + 9 > len)
+                return false;
+            *h = (uint32_t)read_be16(b + pos + 5);
+            *w = (uint32_t)read_be16(b + pos + 7);
+            return true;
+        }
+        if (m == 0xd9 || m == 0xda || seg < 2)
+            return false;
+        pos += 2 + seg;
+    }
+    return false;
+}
+
+bool cnn_image_header_size(const uint8_t *b, size_t len, cnn_image_format_t fmt, uint32_t *w, uint32_t *h)
+{
+    switch (fmt) {
+    case CNN_IMAGE_FORMAT_PNG:
+        /* Trusted only with a correct CRC, so a flipped bit reads as corrupt. */
+        if (len < 33 || memcmp(b + 12, "IHDR", 4) != 0 || read_be32(b + 8) != 13 ||
+            crc32_png(b + 12, 17) != read_be32(b + 29))
+            return false;
+        *w = read_be32(b + 16);
+        *h = read_be32(b + 20);
+        return true;
+    case CNN_IMAGE_FORMAT_BMP: {
+        if (len < 26)
+            return false;
+        uint32_t hsize = read_le32(b + 14);
+        if (hsize == 12) {
+            *w = read_le16(b + 18);
+            *h = read_le16(b + 20);
+            return true;
+        }
+        int32_t sw = (int32_t)read_le32(b + 18), sh = (int32_t)read_le32(b + 22);
+        *w = sw < 0 ? 0u - (uint32_t)sw : (uint32_t)sw;
+        *h = sh < 0 ? 0u - (uint32_t)sh : (uint32_t)sh;
+        return true;
+    }
+    case CNN_IMAGE_FORMAT_JPEG: return jpeg_sof_size(b, len, w, h);
+    case CNN_IMAGE_FORMAT_UNKNOWN: break;
+    }
+    return false;
+}

@@ -54,6 +54,10 @@ static cnn_status_t decode(const uint8_t *bytes, size_t len, cnn_color_mode_t co
         return cnn_error_set(err, CNN_E_TOO_LARGE, "image of %zu bytes is too large", len);
     if (fmt == CNN_IMAGE_FORMAT_JPEG && !cnn_jpeg_tables_are_sane(bytes, len))
         return cnn_error_set(err, CNN_E_FORMAT, "corrupt JPEG image (Huffman table with more than 256 codes)");
+    uint32_t hw = 0, hh = 0;
+    if (cnn_image_header_size(bytes, len, fmt, &hw, &hh) && (uint64_t)hw * (uint64_t)hh > max_pixels)
+        return cnn_error_set(err, CNN_E_TOO_LARGE, "image is %ux%u, more than the limit of %llu pixels",
+                             hw, hh, (unsigned long long)max_pixels);
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(bytes, (int)len, &w, &h, &comp) || w <= 0 || h <= 0)
         return cnn_error_set(err, CNN_E_FORMAT, "corrupt %s header", format_name(fmt));

@@ -401,6 +401,21 @@ static void test_too_many_pixels(void **state)
     assert_int_equal(cnn_image_preprocess_limited(small, sizeof small, &info, 3, out, &err),
                      CNN_E_TOO_LARGE);
     assert_non_null(strstr(err.message, "3 pixels"));
+    /* A PNG header claiming 65535×65535 (which stb_image itself calls
+     * corrupt) is over the limit, not broken. */
+    uint8_t png[33] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                       0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff, 8, 0, 0, 0, 0};
+    uint32_t crc = 0xffffffffu; /* PNG's CRC-32 of the chunk type and data */
+    for (int i = 12; i < 29; i++) {
+        crc ^= png[i];
+        for (int bit = 0; bit < 8; bit++)
+            crc = crc & 1 ? (crc >> 1) ^ 0xedb88320u : crc >> 1;
+    }
+    crc ^= 0xffffffffu;
+    for (int k = 0; k < 4; k++)
+        png[29 + k] = (uint8_t)(crc >> (24 - 8 * k));
+    assert_int_equal(cnn_image_preprocess(png, sizeof png, &info, out, &err), CNN_E_TOO_LARGE);
+    assert_non_null(strstr(err.message, "65535x65535"));
 }
 
 static void test_bad_info(void **state)

@@ -1,0 +1,516 @@
+"""`cnnserve serve` end to end: the real server on a loopback port, a real
+HTTP client (http.client, raw sockets for malformed traffic).
+
+Checks: classify answers equal `cnnserve classify` on the same PNG files
+(Fashion-MNIST test images, or the bundled samples without the dataset);
+raw, multipart and JSON/base64 bodies; model metadata; KServe v2 infer
+against /classify; every bad input answered with its status and a JSON
+error while the server keeps serving; dynamic batching under concurrent
+load; clients that disconnect mid-request; a full queue (503 + Retry-After);
+a request timeout (504); SIGTERM with requests in flight (all answered,
+exit status 0); a broken model directory skipped at load.
+
+Usage: test_server.py PATH/TO/cnnserve
+"""
+import base64
+import gzip
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import zlib
+
+import numpy as np
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+MODEL = os.path.join(ROOT, "models", "lenet5-fashion")
+FASHION = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+CNNSERVE = None  # set from argv
+NUM_IMAGES = 12
+MAX_BODY = 1 << 20
+
+
+def fashion_pngs(out_dir):
+    """The first NUM_IMAGES Fashion-MNIST test images as PNG files (or the
+    bundled samples when the dataset is not installed)."""
+    if not os.path.exists(FASHION):
+        samples = os.path.join(MODEL, "samples")
+        return sorted(os.path.join(samples, f) for f in os.listdir(samples))
+    with gzip.open(FASHION, "rb") as f:
+        data = f.read()
+    n, h, w = struct.unpack(">III", data[4:16])
+    images = np.frombuffer(data, np.uint8, offset=16).reshape(n, h, w)
+    paths = []
+    for i in range(NUM_IMAGES):
+        p = os.path.join(out_dir, f"fashion_{i}.png")
+        Image.fromarray(images[i]).save(p)
+        paths.append(p)
+    return paths
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def header_bomb_png():
+    """A valid PNG header claiming 65535x65535 8-bit grayscale pixels."""
+    ihdr = struct.pack(">IIBBBBB", 65535, 65535, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) +
+            png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + png_chunk(b"IEND", b""))
+
+
+class Server:
+    """A `cnnserve serve` process on a free loopback port."""
+
+    def __init__(self, models_dir, *flags):
+        self.proc = subprocess.Popen(
+            [CNNSERVE, "serve", "--models", models_dir, "--port", "0", *flags],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.log = []
+        self.port = None
+        ready = threading.Event()
+
+        def pump():
+            for line in self.proc.stderr:
+                self.log.append(line)
+                m = re.search(r"listening on http://[\d.]+:(\d+)", line)
+                if m:
+                    self.port = int(m.group(1))
+                    ready.set()
+            ready.set()
+
+        self.reader = threading.Thread(target=pump, daemon=True)
+        self.reader.start()
+        if not ready.wait(60) or self.port is None:
+            self.stop()
+            raise RuntimeError("server did not start:\n" + "".join(self.log))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if self.request("GET", "/health/ready")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("server never became ready:\n" + "".join(self.log))
+
+    def request(self, method, path, body=None, headers=None, timeout=60):
+        """(status, headers dict with lowercase names, body bytes)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
+
+    def raw(self, data, timeout=30):
+        """Sends raw bytes, returns everything the server answers until it closes."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(data)
+            chunks = []
+            try:
+                while True:
+                    b = s.recv(65536)
+                    if not b:
+                        break
+                    chunks.append(b)
+                    if b"\r\n\r\n" in b"".join(chunks) and self._complete(b"".join(chunks)):
+                        break
+            except (ConnectionResetError, socket.timeout):
+                pass
+        return b"".join(chunks)
+
+    @staticmethod
+    def _complete(resp):
+        head, _, body = resp.partition(b"\r\n\r\n")
+        m = re.search(rb"content-length:\s*(\d+)", head, re.I)
+        return m is not None and len(body) >= int(m.group(1))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(5)
+        return self.proc.returncode
+
+
+def classify_cli(paths):
+    out = subprocess.run([CNNSERVE, "classify", MODEL, *paths, "--json", "--top-k", "10", "--logits"],
+                         check=True, capture_output=True, text=True).stdout
+    return {r["input"]: r for r in json.loads(out)["results"]}
+
+
+def multipart(files, boundary="cnnserve-test-boundary"):
+    parts = []
+    for name, data in files:
+        parts.append(f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; "
+                     f"filename=\"{name}\"\r\nContent-Type: image/png\r\n\r\n".encode() + data + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class ServerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="cnnserve-it-")
+        cls.pngs = fashion_pngs(cls.tmp)
+        cls.ref = classify_cli(cls.pngs)
+        # A repository with the bundled model and a broken one.
+        cls.repo = os.path.join(cls.tmp, "repo")
+        os.makedirs(os.path.join(cls.repo, "broken"))
+        with open(os.path.join(cls.repo, "broken", "model.json"), "w") as f:
+            f.write("{not json")
+        os.symlink(MODEL, os.path.join(cls.repo, "lenet5-fashion"))
+        cls.server = Server(cls.repo, "--max-body-bytes", str(MAX_BODY), "--http-threads", "4",
+                            "--max-queue-delay-us", "20000")
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.server.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        if rc != 0:
+            raise AssertionError(f"server exit status {rc}:\n" + "".join(cls.server.log))
+
+    # -- helpers --------------------------------------------------------------
+
+    def post_json(self, path, body, headers, expect=200):
+        status, hdrs, data = self.server.request("POST", path, body, headers)
+        self.assertEqual(status, expect, data)
+        self.assertEqual(hdrs.get("content-type"), "application/json")
+        return json.loads(data)
+
+    def assert_error(self, status, expect, hdrs, data):
+        self.assertEqual(status, expect, data)
+        self.assertEqual(hdrs.get("content-type"), "application/json")
+        doc = json.loads(data)
+        self.assertIsInstance(doc.get("error"), str)
+        self.assertTrue(doc["error"])
+        return doc
+
+    def assert_matches_cli(self, result, path, k):
+        ref = self.ref[path]["top_k"]
+        preds = result["predictions"]
+        self.assertEqual(len(preds), k)
+        for p, r in zip(preds, ref[:k]):
+            self.assertEqual(p["class"], r["class"])
+            self.assertEqual(p["label"], r["label"])
+            self.assertAlmostEqual(p["probability"], r["probability"], places=6)
+
+    def assert_still_serving(self):
+        doc = self.post_json("/classify", read(self.pngs[0]), {"Content-Type": "image/png"})
+        self.assert_matches_cli(doc["results"][0], self.pngs[0], 5)
+
+    # -- tests ----------------------------------------------------------------
+
+    def test_classify_raw_png_matches_cli(self):
+        for i, path in enumerate(self.pngs):
+            route = "/classify?top_k=3" if i % 2 else "/v1/models/lenet5-fashion/classify?top_k=3"
+            doc = self.post_json(route, read(path), {"Content-Type": "image/png"})
+            self.assertEqual(doc["model"], "lenet5-fashion")
+            self.assertEqual(len(doc["results"]), 1)
+            self.assert_matches_cli(doc["results"][0], path, 3)
+            for key in ("queue", "preprocess", "inference", "total"):
+                self.assertGreaterEqual(doc["timings_ms"][key], 0)
+
+    def test_classify_default_top_k_and_octet_stream(self):
+        doc = self.post_json("/classify", read(self.pngs[1]), {"Content-Type": "application/octet-stream"})
+        self.assert_matches_cli(doc["results"][0], self.pngs[1], 5)
+
+    def test_multipart_several_images(self):
+        body, headers = multipart([(os.path.basename(p), read(p)) for p in self.pngs])
+        doc = self.post_json("/classify?top_k=2", body, headers)
+        self.assertEqual(len(doc["results"]), len(self.pngs))
+        for i, (res, path) in enumerate(zip(doc["results"], self.pngs)):
+            self.assertEqual(res["index"], i)
+            self.assertEqual(res["filename"], os.path.basename(path))
+            self.assert_matches_cli(res, path, 2)
+
+    def test_json_base64(self):
+        body = json.dumps({"images": [base64.b64encode(read(p)).decode() for p in self.pngs[:3]]})
+        doc = self.post_json("/classify?top_k=4", body, {"Content-Type": "application/json"})
+        for res, path in zip(doc["results"], self.pngs[:3]):
+            self.assert_matches_cli(res, path, 4)
+
+    def test_models_metadata(self):
+        status, hdrs, data = self.server.request("GET", "/v1/models")
+        self.assertEqual(status, 200)
+        doc = json.loads(data)
+        self.assertEqual([m["name"] for m in doc["models"]], ["lenet5-fashion"])  # broken one skipped
+        self.assertEqual(doc["default_model"], "lenet5-fashion")
+        self.assertTrue(any("skipping model" in line and "broken" in line for line in self.server.log))
+        with open(os.path.join(MODEL, "model.json")) as f:
+            cfg = json.load(f)
+        status, hdrs, data = self.server.request("GET", "/v1/models/lenet5-fashion")
+        self.assertEqual(status, 200)
+        self.assertEqual(hdrs["content-type"], "application/json")
+        meta = json.loads(data)
+        self.assertEqual(meta["input_shape"], [1, 28, 28])
+        self.assertEqual(meta["num_classes"], 10)
+        self.assertEqual(meta["labels"], cfg["labels"])
+        self.assertEqual(meta["preprocessing"]["color"], "grayscale")
+        self.assertEqual(meta["batching"]["max_batch_size"], cfg["batching"]["max_batch_size"])
+        self.assertEqual(meta["batching"]["max_queue_delay_us"], 20000)  # the flag overrides
+        self.assertGreater(len(meta["layers"]), 3)
+        self.assertEqual(meta["layers"][-1]["output_shape"], [10])
+        for layer in meta["layers"]:
+            self.assertIn(len(layer["output_shape"]), (1, 3))
+
+    def test_health(self):
+        for path, key in (("/health/live", "status"), ("/health/ready", "status"),
+                          ("/v2/health/live", "live"), ("/v2/health/ready", "ready")):
+            status, hdrs, data = self.server.request("GET", path)
+            self.assertEqual(status, 200, path)
+            self.assertIn(key, json.loads(data))
+
+    def kserve_body(self, paths, k=None):
+        x = np.stack([np.asarray(Image.open(p).convert("L"), np.float32) / 255.0 for p in paths])
+        req = {"id": "req-1", "inputs": [{"name": "input", "shape": [len(paths), 1, 28, 28],
+                                          "datatype": "FP32", "data": x.reshape(-1).tolist()}]}
+        if k:
+            req["parameters"] = {"classification": k}
+        return json.dumps(req)
+
+    def test_kserve_v2(self):
+        status, _, data = self.server.request("GET", "/v2/models/lenet5-fashion")
+        self.assertEqual(status, 200)
+        meta = json.loads(data)
+        self.assertEqual(meta["inputs"][0]["shape"], [-1, 1, 28, 28])
+        self.assertEqual(self.server.request("GET", "/v2/models/lenet5-fashion/ready")[0], 200)
+        self.assertEqual(self.server.request("GET", "/v2/models/nope/ready")[0], 404)
+        paths = self.pngs[:4]
+        doc = self.post_json("/v2/models/lenet5-fashion/infer", self.kserve_body(paths, 3),
+                             {"Content-Type": "application/json"})
+        self.assertEqual(doc["model_name"], "lenet5-fashion")
+        self.assertEqual(doc["id"], "req-1")
+        out = doc["outputs"][0]
+        self.assertEqual(out["datatype"], "BYTES")
+        self.assertEqual(out["shape"], [4, 3])
+        body, headers = multipart([(os.path.basename(p), read(p)) for p in paths])
+        classify = self.post_json("/classify?top_k=3", body, headers)
+        for i, res in enumerate(classify["results"]):
+            for j, pred in enumerate(res["predictions"]):
+                score, idx, label = out["data"][i * 3 + j].split(":", 2)
+                self.assertEqual(int(idx), pred["class"])
+                self.assertEqual(label, pred["label"])
+                self.assertAlmostEqual(float(score), pred["probability"], places=6)
+        raw = self.post_json("/v2/models/lenet5-fashion/infer", self.kserve_body(paths),
+                             {"Content-Type": "application/json"})
+        out = raw["outputs"][0]
+        self.assertEqual((out["datatype"], out["shape"]), ("FP32", [4, 10]))
+        for i, path in enumerate(paths):
+            np.testing.assert_allclose(out["data"][i * 10:(i + 1) * 10], self.ref[path]["logits"],
+                                       rtol=1e-5, atol=1e-6)
+
+    def test_bad_inputs(self):
+        png = read(self.pngs[0])
+        post = lambda path, body, ct: self.server.request("POST", path, body, {"Content-Type": ct})
+        cases = [
+            ("unsupported media type", post("/classify", b"hello", "text/plain"), 415),
+            ("unknown magic", post("/classify", b"GIF89a" + b"\0" * 20, "application/octet-stream"), 415),
+            ("truncated PNG", post("/classify", png[: len(png) // 2], "image/png"), 400),
+            ("header bomb", post("/classify", header_bomb_png(), "image/png"), 413),
+            ("multipart without boundary", post("/classify", b"--x\r\n\r\n", "multipart/form-data"), 400),
+            ("multipart empty boundary", post("/classify", b"--\r\n\r\n", "multipart/form-data; boundary="), 400),
+            ("multipart broken", post("/classify", b"--b\r\nContent-Type: image/png\r\n\r\n" + png,
+                                      "multipart/form-data; boundary=b"), 400),
+            ("invalid JSON", post("/classify", b"{\"images\": [", "application/json"), 400),
+            ("invalid base64", post("/classify", b"{\"images\": [\"@@@@\"]}", "application/json"), 400),
+            ("unknown model", post("/v1/models/nope/classify", png, "image/png"), 404),
+            ("top_k zero", post("/classify?top_k=0", png, "image/png"), 400),
+            ("top_k text", post("/classify?top_k=abc", png, "image/png"), 400),
+            ("top_k above classes", post("/classify?top_k=11", png, "image/png"), 400),
+            ("unknown query key", post("/classify?topk=1", png, "image/png"), 400),
+            ("kserve bad shape", post("/v2/models/lenet5-fashion/infer",
+                                      json.dumps({"inputs": [{"name": "input", "shape": [1, 1, 2, 2],
+                                                              "datatype": "FP32", "data": [0, 0, 0, 0]}]}),
+                                      "application/json"), 400),
+            ("kserve unknown model", post("/v2/models/nope/infer", b"{}", "application/json"), 404),
+            ("unknown path", self.server.request("GET", "/nope"), 404),
+            ("unknown model metadata", self.server.request("GET", "/v1/models/nope"), 404),
+        ]
+        for name, (status, hdrs, data), expect in cases:
+            with self.subTest(name):
+                self.assert_error(status, expect, hdrs, data)
+        status, hdrs, data = self.server.request("GET", "/classify")
+        self.assert_error(status, 405, hdrs, data)
+        self.assertEqual(hdrs["allow"], "POST")
+        status, hdrs, data = self.server.request("POST", "/health/live", b"", {})
+        self.assert_error(status, 405, hdrs, data)
+        self.assertEqual(hdrs["allow"], "GET, HEAD")
+        self.assert_still_serving()
+
+    def test_body_limits(self):
+        # Declared too large: refused from Content-Length, before any body.
+        resp = self.server.raw(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                               b"Content-Length: %d\r\n\r\n" % (MAX_BODY + 1))
+        self.assertTrue(resp.startswith(b"HTTP/1.1 413"), resp[:200])
+        self.assertIn(b"application/json", resp)
+        # Chunked: refused once the running count passes the limit.
+        chunk = b"a" * 65536
+        body = b"".join(b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(MAX_BODY // len(chunk) + 2))
+        resp = self.server.raw(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                               b"Transfer-Encoding: chunked\r\n\r\n" + body + b"0\r\n\r\n")
+        self.assertTrue(resp.startswith(b"HTTP/1.1 413"), resp[:200])
+        head, _, doc = resp.partition(b"\r\n\r\n")
+        self.assertIn("error", json.loads(doc))
+        # A chunked body within the limit is fine.
+        png = read(self.pngs[2])
+        resp = self.server.raw(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                               b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                               b"%x\r\n" % len(png) + png + b"\r\n0\r\n\r\n")
+        self.assertTrue(resp.startswith(b"HTTP/1.1 200"), resp[:200])
+        self.assert_still_serving()
+
+    def test_concurrent_load_batches(self):
+        results, errors = [], []
+
+        def client(i):
+            try:
+                path = self.pngs[i % len(self.pngs)]
+                doc = self.post_json("/classify?top_k=1", read(path), {"Content-Type": "image/png"})
+                results.append((path, doc))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(48)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(len(results), 48)
+        for path, doc in results:
+            self.assert_matches_cli(doc["results"][0], path, 1)
+        self.assertGreater(max(doc["batch_size"] for _, doc in results), 1)
+
+    def test_client_disconnects(self):
+        png = read(self.pngs[3])
+        for _ in range(5):
+            # Mid-body: headers and half the declared body, then gone.
+            with socket.create_connection(("127.0.0.1", self.server.port)) as s:
+                s.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                          b"Content-Length: %d\r\n\r\n" % len(png) + png[: len(png) // 2])
+            # Whole request, gone before the answer: the result is dropped.
+            with socket.create_connection(("127.0.0.1", self.server.port)) as s:
+                s.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                          b"Content-Length: %d\r\n\r\n" % len(png) + png)
+        self.assert_still_serving()
+        self.assertEqual(self.server.request("GET", "/health/live")[0], 200)
+
+
+class QueueTest(unittest.TestCase):
+    """A server that holds requests for seconds (long batching delay), for a
+    full queue, a timeout and a drain with requests in flight."""
+
+    def post(self, server, results, i):
+        png = read(os.path.join(MODEL, "samples", "0_ankle_boot.png"))
+        try:
+            status, hdrs, data = server.request("POST", "/classify", png, {"Content-Type": "image/png"})
+            results[i] = (status, hdrs, data)
+        except Exception as e:  # noqa: BLE001 - asserted by the caller
+            results[i] = (None, {}, repr(e).encode())
+
+    def wait_queued(self, server, n):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            text = server.request("GET", "/metrics")[2].decode()
+            m = re.search(r"^cnnserve_queue_depth (\d+)$", text, re.M)
+            if m and int(m.group(1)) >= n:
+                return
+            time.sleep(0.02)
+        self.fail(f"{n} requests never queued")
+
+    def test_queue_full_and_batch(self):
+        server = Server(os.path.join(ROOT, "models"), "--max-queue-delay-us", "3000000", "--queue-size", "2")
+        try:
+            results = [None] * 2
+            threads = [threading.Thread(target=self.post, args=(server, results, i)) for i in range(2)]
+            for t in threads:
+                t.start()
+            self.wait_queued(server, 2)
+            status, hdrs, data = server.request("POST", "/classify", read(os.path.join(MODEL, "samples", "1_pullover.png")),
+                                                {"Content-Type": "image/png"})
+            self.assertEqual(status, 503, data)
+            self.assertEqual(hdrs.get("retry-after"), "1")
+            self.assertIn("error", json.loads(data))
+            for t in threads:
+                t.join()
+            for status, _, data in results:
+                self.assertEqual(status, 200, data)
+                self.assertEqual(json.loads(data)["batch_size"], 2)  # both waited for one batch
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_timeout(self):
+        server = Server(os.path.join(ROOT, "models"), "--max-queue-delay-us", "3000000", "--timeout-ms", "200")
+        try:
+            status, hdrs, data = server.request("POST", "/classify", read(os.path.join(MODEL, "samples", "2_trouser.png")),
+                                                {"Content-Type": "image/png"})
+            self.assertEqual(status, 504, data)
+            self.assertIn("error", json.loads(data))
+            self.assertEqual(server.request("GET", "/health/ready")[0], 200)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_sigterm_drains_in_flight(self):
+        server = Server(os.path.join(ROOT, "models"), "--max-queue-delay-us", "1500000")
+        keepalive = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        keepalive.request("GET", "/health/ready")
+        r = keepalive.getresponse()
+        r.read()
+        self.assertEqual(r.status, 200)
+        n = 8
+        results = [None] * n
+        threads = [threading.Thread(target=self.post, args=(server, results, i)) for i in range(n)]
+        for t in threads:
+            t.start()
+        self.wait_queued(server, n)
+        server.proc.send_signal(signal.SIGTERM)
+        # Readiness turns 503 on a connection opened before the signal.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            keepalive.request("GET", "/health/ready")
+            r = keepalive.getresponse()
+            r.read()
+            if r.status == 503:
+                break
+            time.sleep(0.01)
+        self.assertEqual(r.status, 503)
+        keepalive.close()
+        for t in threads:
+            t.join()
+        for status, _, data in results:
+            self.assertEqual(status, 200, data)
+        self.assertEqual(server.proc.wait(60), 0)
+        server.stop()
+        self.assertTrue(any("stopped" in line for line in server.log))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: test_server.py PATH/TO/cnnserve")
+    CNNSERVE = sys.argv.pop(1)
+    unittest.main(verbosity=2)
