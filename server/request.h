@@ -65,7 +65,6 @@ struct srv_request {
     int images_done;
     int pending_ops;         /* preprocessing jobs and batches pointing here */
     bool answered;
-    bool released;           /* the scheduler dropped its reference */
     srv_error_t prep_error;  /* set by the preprocessing job */
     bool prep_failed;
     double t_ready;          /* preprocessed, waiting for a batch */

@@ -16,6 +16,8 @@
 
 /* Batches a model may have at the worker: one running, one ready. */
 #define SRV_BATCHES_IN_FLIGHT 2
+/* Retry delay after a batch could not be allocated. */
+#define SRV_BATCH_RETRY_MS 10
 
 typedef struct model_queue {
     srv_scheduler_t *sched;
@@ -83,16 +85,17 @@ static void model_queue_remove(model_queue_t *q, srv_request_t *req)
 }
 
 /* Drops the scheduler's reference once the request is answered and no job
- * or batch points at it; idempotent. */
+ * or batch points at it. Called last by each event handler that touched the
+ * request (the HTTP side may have released its reference as soon as the
+ * answer resumed the connection, so this may free it). */
 static void release_if_idle(srv_request_t *req)
 {
-    if (req->answered && req->pending_ops == 0 && !req->released) {
-        req->released = true;
+    if (req->answered && req->pending_ops == 0)
         srv_request_release(req);
-    }
 }
 
-/* Answers a request (once): status 200, or an error with err's status. */
+/* Answers a request (once): status 200, or an error with err's status.
+ * The caller then calls release_if_idle. */
 static void answer(srv_scheduler_t *s, srv_request_t *req, const srv_error_t *err)
 {
     if (req->answered)
@@ -110,7 +113,6 @@ static void answer(srv_scheduler_t *s, srv_request_t *req, const srv_error_t *er
     req->total_s = srv_now() - req->t_admit;
     atomic_fetch_sub(&s->admitted, 1);
     s->answer(s->answer_ctx, req);
-    release_if_idle(req);
 }
 
 static void answer_error(srv_scheduler_t *s, srv_request_t *req, int status, const char *msg)
@@ -140,7 +142,9 @@ static void timeout_cb(uv_timer_t *t)
     while (s->thead && now - s->thead->t_admit >= limit) {
         char msg[96];
         snprintf(msg, sizeof msg, "no answer within %d ms", s->cfg->timeout_ms);
-        answer_error(s, s->thead, 504, msg);
+        srv_request_t *req = s->thead;
+        answer_error(s, req, 504, msg);
+        release_if_idle(req);
     }
     arm_timeout(s);
 }
@@ -162,17 +166,16 @@ static void enqueue(srv_scheduler_t *s, srv_request_t *req)
     dispatch(q);
 }
 
-/* Moves the first n waiting images into one batch for the worker. */
-static void send_batch(model_queue_t *q, int n)
+/* Moves the first n waiting images into one batch for the worker; false
+ * when out of memory (nothing moved). Answers nothing, so no request is
+ * released under its caller. */
+static bool send_batch(model_queue_t *q, int n)
 {
     srv_scheduler_t *s = q->sched;
     srv_model_t *m = q->model;
     srv_batch_t *b = srv_batch_create(m, n);
-    if (!b) {
-        while (q->head)
-            answer_error(s, q->head, 500, "out of memory for a batch");
-        return;
-    }
+    if (!b)
+        return false;
     size_t in_floats = m->image_floats;
     while (b->n < n) {
         srv_request_t *req = q->head;
@@ -192,6 +195,7 @@ static void send_batch(model_queue_t *q, int n)
     q->pending_images -= n;
     q->in_flight++;
     srv_worker_push(&s->worker, b);
+    return true;
 }
 
 static void delay_cb(uv_timer_t *t)
@@ -200,7 +204,8 @@ static void delay_cb(uv_timer_t *t)
 }
 
 /* Sends what is due: full batches, then a partial one once the oldest
- * image has waited the model's delay; arms the timer otherwise. */
+ * image has waited the model's delay; arms the timer otherwise (or to retry
+ * after an allocation failure; requests that keep waiting time out). */
 static void dispatch(model_queue_t *q)
 {
     int max = q->model->max_batch_size;
@@ -213,7 +218,10 @@ static void dispatch(model_queue_t *q)
                 return;
             }
         }
-        send_batch(q, q->pending_images < max ? q->pending_images : max);
+        if (!send_batch(q, q->pending_images < max ? q->pending_images : max)) {
+            uv_timer_start(&q->timer, delay_cb, SRV_BATCH_RETRY_MS, 0);
+            return;
+        }
     }
 }
 
@@ -307,10 +315,12 @@ static void start_request(srv_scheduler_t *s, srv_request_t *req)
         arm_timeout(s);
     if (req->kind == SRV_REQUEST_KSERVE) {
         req->input = req->kserve.data;
-        if (!srv_request_alloc_output(req))
+        if (!srv_request_alloc_output(req)) {
             answer_error(s, req, 500, "out of memory");
-        else
+            release_if_idle(req);
+        } else {
             enqueue(s, req);
+        }
         return;
     }
     req->work.data = req;
@@ -320,6 +330,7 @@ static void start_request(srv_scheduler_t *s, srv_request_t *req)
     if (uv_queue_work(s->loop, &req->work, prep_work_cb, prep_after_cb) != 0) {
         req->pending_ops--;
         answer_error(s, req, 500, "cannot queue preprocessing");
+        release_if_idle(req);
     }
 }
 
