@@ -127,7 +127,7 @@ static enum MHD_Result query_pair_cb(void *cls, enum MHD_ValueKind kind, const c
  * or 503 with Retry-After when the queue is full. */
 static bool submit(srv_http_t *h, srv_request_t *req)
 {
-    if (atomic_load(&h->state) != SRV_STATE_READY)
+    if (!srv_http_may_infer(h, req))
         return srv_http_error(h, req, 503, MHD_HTTP_HEADER_RETRY_AFTER, "1", "the server is shutting down");
     if (!srv_scheduler_admit(h->sched))
         return srv_http_error(h, req, 503, MHD_HTTP_HEADER_RETRY_AFTER, "1",

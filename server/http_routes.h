@@ -27,6 +27,10 @@ bool srv_http_respond(srv_http_t *h, srv_request_t *req, int status, char *body,
 bool srv_http_error(srv_http_t *h, srv_request_t *req, int status, const char *header,
                     const char *value, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* True when an inference request may be submitted: models loaded, and not
+ * draining unless its headers arrived before the drain began. */
+bool srv_http_may_infer(srv_http_t *h, const srv_request_t *req);
+
 /* GET routes, answered at once. */
 bool srv_http_get(srv_http_t *h, srv_request_t *req, const srv_route_t *route);
 

@@ -66,6 +66,7 @@ static enum MHD_Result result(bool ok)
  * complete). */
 static bool on_headers(srv_http_t *h, srv_request_t *req)
 {
+    req->before_drain = atomic_load(&h->state) != SRV_STATE_DRAINING;
     const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end;
@@ -77,6 +78,12 @@ static bool on_headers(srv_http_t *h, srv_request_t *req)
     }
     req->phase = SRV_PHASE_BODY;
     return true;
+}
+
+bool srv_http_may_infer(srv_http_t *h, const srv_request_t *req)
+{
+    int state = atomic_load(&h->state);
+    return state == SRV_STATE_READY || (state == SRV_STATE_DRAINING && req->before_drain);
 }
 
 /* The whole request is in: route, method, then the route's handler. */
@@ -98,10 +105,10 @@ static bool on_request(srv_http_t *h, srv_request_t *req, const char *url, const
                               h->cfg->max_body_bytes);
     if (!route.post)
         return srv_http_get(h, req, &route);
-    int state = atomic_load(&h->state);
-    if (state != SRV_STATE_READY)
+    if (!srv_http_may_infer(h, req))
         return srv_http_error(h, req, 503, MHD_HTTP_HEADER_RETRY_AFTER, "1", "%s",
-                              state == SRV_STATE_LOADING ? "models are loading" : "the server is shutting down");
+                              atomic_load(&h->state) == SRV_STATE_LOADING ? "models are loading"
+                                                                         : "the server is shutting down");
     return srv_http_post(h, req, &route);
 }
 

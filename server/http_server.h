@@ -38,8 +38,8 @@ bool srv_http_start(srv_http_t *h, const srv_config_t *cfg, char *msg, size_t ms
 void srv_http_set_ready(srv_http_t *h, srv_model_repo_t *repo, srv_scheduler_t *sched);
 
 /* State DRAINING: new connections are closed as soon as they are accepted,
- * new requests on open connections get 503 with "Connection: close";
- * requests already received are served. */
+ * requests that start on open connections get 503 with "Connection:
+ * close"; requests whose headers had arrived are served. */
 void srv_http_drain(srv_http_t *h);
 
 /* Requests that have started and not completed (response sent or client

@@ -48,6 +48,7 @@ struct srv_request {
     size_t discarded;       /* bytes counted since */
     double t_arrival;       /* monotonic seconds at the first header */
     int http_status;        /* status of the response sent, for metrics */
+    bool before_drain;      /* headers read before draining began: served */
 
     /* Input, filled before srv_scheduler_submit, then read-only. */
     srv_request_kind_t kind;
@@ -67,6 +68,7 @@ struct srv_request {
     bool answered;
     srv_error_t prep_error;  /* set by the preprocessing job */
     bool prep_failed;
+    double prep_s;           /* its duration */
     double t_ready;          /* preprocessed, waiting for a batch */
     double preprocess_s, queue_s, inference_s;
     int batch_size;          /* largest batch its images ran in */

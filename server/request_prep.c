@@ -44,5 +44,5 @@ void srv_request_preprocess(srv_request_t *req, uint64_t max_pixels)
             break;
         }
     }
-    req->preprocess_s = srv_now() - t0;
+    req->prep_s = srv_now() - t0;
 }

@@ -9,7 +9,9 @@
  * req->images with the model's preprocessing, refusing images over
  * max_pixels from their header. On failure sets req->prep_failed and
  * req->prep_error: 413 for an image over the pixel limit, 400 for a corrupt
- * or truncated one, 500 when out of memory; the message names the image. */
+ * or truncated one, 500 when out of memory; the message names the image.
+ * Writes only input, output, prep_failed, prep_error and prep_s, which no
+ * other thread reads until the job is over. */
 void srv_request_preprocess(srv_request_t *req, uint64_t max_pixels);
 
 /* Allocates req->output for a request whose input is already a tensor;

@@ -290,6 +290,7 @@ static void prep_after_cb(uv_work_t *w, int status)
     srv_scheduler_t *s = req->sched;
     req->pending_ops--;
     if (!req->answered) {
+        req->preprocess_s = req->prep_s;
         if (status == UV_ECANCELED)
             answer_error(s, req, 503, "the server is shutting down");
         else if (req->prep_failed)
