@@ -475,6 +475,25 @@ class QueueTest(unittest.TestCase):
         finally:
             self.assertEqual(server.stop(), 0)
 
+    def test_slow_clients_time_out(self):
+        """Clients that never finish their headers hold every connection slot
+        only until --connection-timeout closes them."""
+        server = Server(os.path.join(ROOT, "models"), "--connection-limit", "4", "--connection-timeout", "1",
+                        "--http-threads", "1")
+        try:
+            slow = []
+            for _ in range(4):
+                s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+                s.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\n")
+                slow.append(s)
+            for s in slow:
+                self.assertEqual(s.recv(1024), b"")  # closed by the server, no answer
+                s.close()
+            status, _, _ = server.request("GET", "/health/live")
+            self.assertEqual(status, 200)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
     def test_sigterm_drains_in_flight(self):
         server = Server(os.path.join(ROOT, "models"), "--max-queue-delay-us", "1500000")
         keepalive = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
