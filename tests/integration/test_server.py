@@ -7,8 +7,9 @@ raw, multipart and JSON/base64 bodies; model metadata; KServe v2 infer
 against /classify; every bad input answered with its status and a JSON
 error while the server keeps serving; dynamic batching under concurrent
 load; clients that disconnect mid-request; a full queue (503 + Retry-After);
-a request timeout (504); SIGTERM with requests in flight (all answered,
-exit status 0); a broken model directory skipped at load.
+a request timeout (504); slow clients closed by the connection timeout;
+SIGTERM with requests in flight (all answered, exit status 0); a broken
+model directory skipped at load.
 
 Usage: test_server.py PATH/TO/cnnserve
 """
