@@ -20,7 +20,7 @@ static const cli_command_t commands[] = {
 
 static void print_usage(FILE *f)
 {
-    fputs("Usage: cnnserve COMMAND [ARGS...]\n\nCommands:\n", f);
+    fputs("Usage: cnnserve COMMAND [ARGS...]   (no COMMAND: serve with the defaults)\n\nCommands:\n", f);
     for (size_t i = 0; i < NUM_COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fputs("  help       show this help, or 'help COMMAND' for a command's options\n\n"
