@@ -55,10 +55,7 @@ static bool health(srv_http_t *h, srv_request_t *req, bool v2, bool ready_probe)
 
 static bool metrics(srv_http_t *h, srv_request_t *req)
 {
-    srv_metrics_gauges_t g = {
-        .queue_depth = h->sched ? srv_scheduler_pending(h->sched) : 0,
-        .in_flight = srv_http_live(h),
-    };
+    srv_metrics_gauges_t g = {.in_flight = srv_http_live(h)};
     size_t len = 0;
     char *text = srv_metrics_render(&g, &len);
     return srv_http_respond(h, req, 200, text, len, NULL, NULL);

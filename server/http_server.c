@@ -201,15 +201,21 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!req)
         return;
     *con_cls = NULL;
+    /* A response was sent: if the scheduler answered the request, it wrote
+     * the answer part before the resume that led to the response (only the
+     * scheduler sets req->status, to 200 once every image has run). */
+    bool sent = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    bool ran = sent && req->http_status == 200 && req->status == 200;
     srv_request_stats_t st = {
         .route = srv_route_name(req->route),
-        .model = req->model ? req->model->name : NULL,
-        .status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? req->http_status : 0,
+        .model = req->model ? req->model->index : -1,
+        .status = sent ? req->http_status : 0,
         .total_s = srv_now() - req->t_arrival,
+        .ran = ran,
+        .preprocessed = ran && req->kind == SRV_REQUEST_CLASSIFY,
         .queue_s = req->queue_s,
         .preprocess_s = req->preprocess_s,
         .inference_s = req->inference_s,
-        .images = req->n_images,
     };
     srv_metrics_request(&st);
     srv_request_release(req);

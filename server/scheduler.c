@@ -112,6 +112,7 @@ static void answer(srv_scheduler_t *s, srv_request_t *req, const srv_error_t *er
     }
     req->total_s = srv_now() - req->t_admit;
     atomic_fetch_sub(&s->admitted, 1);
+    srv_metrics_queue(req->model->index, -1);
     s->answer(s->answer_ctx, req);
 }
 
@@ -245,7 +246,7 @@ static void complete_batch(srv_scheduler_t *s, srv_batch_t *b)
     model_queue_t *q = &s->queues[m->index];
     q->in_flight--;
     double run_s = b->t_end - b->t_start;
-    srv_metrics_batch(m->name, b->n, run_s);
+    srv_metrics_batch(m->index, b->n, run_s);
     for (int k = 0; k < b->n; k++) {
         srv_request_t *req = b->items[k].req;
         int i = b->items[k].image;
@@ -371,6 +372,7 @@ bool srv_scheduler_admit(srv_scheduler_t *s)
 void srv_scheduler_submit(srv_scheduler_t *s, srv_request_t *req)
 {
     srv_request_retain(req);
+    srv_metrics_queue(req->model->index, 1);
     req->t_admit = srv_now();
     req->inext = NULL;
     pthread_mutex_lock(&s->mu);

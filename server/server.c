@@ -2,11 +2,13 @@
 #include "server.h"
 
 #include "http_server.h"
+#include "metrics.h"
 #include "model_repo.h"
 #include "scheduler.h"
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <uv.h>
 
 /* How often the drain checks whether everything is answered. */
@@ -42,6 +44,20 @@ static void drain_cb(uv_timer_t *t)
     close_own_handles(sv);
 }
 
+/* Registers the loaded models with the metrics (model index = metrics
+ * index); false when out of memory. */
+static bool metrics_init(const srv_model_repo_t *repo)
+{
+    const char **names = malloc((size_t)repo->count * sizeof *names);
+    if (!names)
+        return false;
+    for (int i = 0; i < repo->count; i++)
+        names[i] = repo->models[i].name;
+    bool ok = srv_metrics_init(names, repo->count);
+    free(names);
+    return ok;
+}
+
 static void signal_cb(uv_signal_t *sig, int signum)
 {
     server_t *sv = sig->data;
@@ -73,9 +89,15 @@ int srv_server_run(const srv_config_t *cfg)
     uv_signal_start(&sv.sigterm, signal_cb, SIGTERM);
     uv_signal_start(&sv.sigint, signal_cb, SIGINT);
     int rc = 0;
-    if (!srv_model_repo_load(cfg, &sv.repo, msg, sizeof msg) ||
-        !(sv.sched = srv_scheduler_create(&sv.loop, cfg, &sv.repo, srv_http_resume, &sv.http, msg,
-                                          sizeof msg))) {
+    bool ok = srv_model_repo_load(cfg, &sv.repo, msg, sizeof msg);
+    if (ok && !metrics_init(&sv.repo)) {
+        snprintf(msg, sizeof msg, "out of memory for the metrics");
+        ok = false;
+    }
+    if (ok)
+        ok = (sv.sched = srv_scheduler_create(&sv.loop, cfg, &sv.repo, srv_http_resume, &sv.http, msg,
+                                              sizeof msg)) != NULL;
+    if (!ok) {
         fprintf(stderr, "cnnserve serve: %s\n", msg);
         close_own_handles(&sv);
         rc = 1;
@@ -88,6 +110,7 @@ int srv_server_run(const srv_config_t *cfg)
     srv_http_stop(&sv.http);
     srv_scheduler_free(sv.sched);
     srv_model_repo_free(&sv.repo);
+    srv_metrics_shutdown();
     uv_loop_close(&sv.loop);
     if (rc == 0)
         fprintf(stderr, "cnnserve serve: stopped\n");

@@ -8,6 +8,8 @@ against /classify; every bad input answered with its status and a JSON
 error while the server keeps serving; dynamic batching under concurrent
 load; clients that disconnect mid-request; a full queue (503 + Retry-After);
 a request timeout (504); slow clients closed by the connection timeout;
+/metrics parsed by a strict Prometheus text-format parser (batch sizes
+> 1 under load, request counts by status after bad requests);
 SIGTERM with requests in flight (all answered, exit status 0); a broken
 model directory skipped at load.
 
@@ -76,6 +78,7 @@ class Server:
     """A `cnnserve serve` process on a free loopback port."""
 
     def __init__(self, models_dir, *flags):
+        self.started = time.time()
         self.proc = subprocess.Popen(
             [CNNSERVE, "serve", "--models", models_dir, "--port", "0", *flags],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -166,6 +169,131 @@ def multipart(files, boundary="cnnserve-test-boundary"):
                      f"filename=\"{name}\"\r\nContent-Type: image/png\r\n\r\n".encode() + data + b"\r\n")
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+SAMPLE_VALUE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]Inf|NaN")
+LABEL_ESCAPES = {"\\": "\\", '"': '"', "n": "\n"}
+
+
+def parse_prometheus(text):
+    """A strict parser of the Prometheus text format 0.0.4 as /metrics uses
+    it: {family: {"type", "help", "samples": [(name, labels dict, value)]}}.
+    Raises ValueError on anything malformed: a missing final newline, a
+    sample before its family's HELP/TYPE or outside it, a family split or
+    declared twice, a bad name, label, escape or value, and histograms whose
+    buckets are not cumulative or lack +Inf = _count and _sum."""
+    if not text.endswith("\n"):
+        raise ValueError("no final newline")
+    families, current = {}, None
+    for lineno, line in enumerate(text[:-1].split("\n"), 1):
+        where = f"line {lineno}: {line!r}"
+        if line.startswith("# HELP ") or line.startswith("# TYPE "):
+            kind, rest = line[2:6], line[7:]
+            name, _, arg = rest.partition(" ")
+            if not METRIC_NAME.fullmatch(name):
+                raise ValueError(f"bad family name, {where}")
+            if kind == "HELP":
+                if name in families:
+                    raise ValueError(f"family declared twice, {where}")
+                families[name] = {"help": arg, "type": None, "samples": []}
+                current = name
+            else:
+                if current != name or families[name]["type"] is not None:
+                    raise ValueError(f"TYPE not right after its HELP, {where}")
+                if arg not in ("counter", "gauge", "histogram", "summary", "untyped"):
+                    raise ValueError(f"bad type, {where}")
+                families[name]["type"] = arg
+            continue
+        if not line or line.startswith("#"):
+            raise ValueError(f"unexpected line, {where}")
+        m = METRIC_NAME.match(line)
+        if not m:
+            raise ValueError(f"bad sample name, {where}")
+        name, pos, labels = m.group(0), m.end(), {}
+        if pos < len(line) and line[pos] == "{":
+            pos += 1
+            while line[pos] != "}":
+                lm = LABEL_NAME.match(line, pos)
+                if not lm or line[lm.end():lm.end() + 2] != '="':
+                    raise ValueError(f"bad label, {where}")
+                key, pos, value = lm.group(0), lm.end() + 2, []
+                while line[pos] != '"':
+                    if line[pos] == "\\":
+                        if line[pos + 1] not in LABEL_ESCAPES:
+                            raise ValueError(f"bad escape, {where}")
+                        value.append(LABEL_ESCAPES[line[pos + 1]])
+                        pos += 2
+                    elif line[pos] == "\n":
+                        raise ValueError(f"raw newline in label, {where}")
+                    else:
+                        value.append(line[pos])
+                        pos += 1
+                if key in labels:
+                    raise ValueError(f"duplicate label, {where}")
+                labels[key] = "".join(value)
+                pos += 1
+                if line[pos] == ",":
+                    pos += 1
+                elif line[pos] != "}":
+                    raise ValueError(f"bad label list, {where}")
+            pos += 1
+        if line[pos:pos + 1] != " ":
+            raise ValueError(f"no value, {where}")
+        fields = line[pos + 1:].split(" ")
+        if len(fields) not in (1, 2):
+            raise ValueError(f"bad value, {where}")
+        if not SAMPLE_VALUE.fullmatch(fields[0]) or (len(fields) == 2 and not fields[1].lstrip("-").isdigit()):
+            raise ValueError(f"bad value, {where}")
+        value = float(fields[0])
+        fam = families.get(current)
+        if fam is None or fam["type"] is None:
+            raise ValueError(f"sample before HELP/TYPE, {where}")
+        base = name
+        if fam["type"] == "histogram":
+            for suffix in ("_bucket", "_sum", "_count"):
+                if name == current + suffix:
+                    base = current
+        if base != current:
+            raise ValueError(f"sample outside its family {current}, {where}")
+        if fam["type"] == "counter" and value < 0:
+            raise ValueError(f"negative counter, {where}")
+        fam["samples"].append((name, labels, value))
+    for name, fam in families.items():
+        if fam["type"] == "histogram":
+            check_histogram(name, fam["samples"])
+    return families
+
+
+def check_histogram(name, samples):
+    """Per series (labels without le): le bounds increasing, counts
+    cumulative, a +Inf bucket equal to _count, and one _sum."""
+    series = {}
+    for sname, labels, value in samples:
+        key = tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
+        s = series.setdefault(key, {"buckets": [], "sum": None, "count": None})
+        if sname == name + "_bucket":
+            s["buckets"].append((float(labels["le"]), value))
+        elif sname == name + "_sum":
+            s["sum"] = value
+        else:
+            s["count"] = value
+    for key, s in series.items():
+        bounds = [b for b, _ in s["buckets"]]
+        counts = [c for _, c in s["buckets"]]
+        if not bounds or bounds[-1] != float("inf") or bounds != sorted(set(bounds)):
+            raise ValueError(f"{name}{key}: bad le bounds {bounds}")
+        if counts != sorted(counts) or s["count"] != counts[-1] or s["sum"] is None:
+            raise ValueError(f"{name}{key}: buckets {counts}, count {s['count']}, sum {s['sum']}")
+
+
+def metric(families, family, sample, **labels):
+    """The value of one sample (0 when absent)."""
+    for name, lab, value in families[family]["samples"]:
+        if name == sample and lab == labels:
+            return value
+    return 0
 
 
 def read(path):
@@ -407,6 +535,74 @@ class ServerTest(unittest.TestCase):
             self.assert_matches_cli(doc["results"][0], path, 1)
         self.assertGreater(max(doc["batch_size"] for _, doc in results), 1)
 
+    def test_metrics(self):
+        # Bad requests and concurrent classifications (in 4 threads, to fill batches).
+        before = parse_prometheus(self.server.request("GET", "/metrics")[2].decode())
+        key = dict(model="lenet5-fashion", route="classify")
+        n_415 = metric(before, "cnnserve_requests_total", "cnnserve_requests_total", **key, code="415")
+        n_200 = metric(before, "cnnserve_requests_total", "cnnserve_requests_total", **key, code="200")
+        n_404 = metric(before, "cnnserve_requests_total", "cnnserve_requests_total", route="unknown", code="404")
+        for _ in range(3):
+            self.assertEqual(self.server.request("POST", "/classify", b"hello", {"Content-Type": "text/plain"})[0], 415)
+        for _ in range(2):
+            self.assertEqual(self.server.request("GET", "/no/such/path")[0], 404)
+        pngs = [read(p) for p in self.pngs]
+        done = []
+
+        def client(k):
+            conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+            for i in range(8):
+                conn.request("POST", "/classify", pngs[(k + i) % len(pngs)], {"Content-Type": "image/png"})
+                r = conn.getresponse()
+                r.read()
+                done.append(r.status)
+            conn.close()
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(done, [200] * 128)
+        status, hdrs, data = self.server.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertEqual(hdrs["content-type"], "text/plain; version=0.0.4")
+        fams = parse_prometheus(data.decode())
+        req = lambda **labels: metric(fams, "cnnserve_requests_total", "cnnserve_requests_total", **labels)
+        self.assertEqual(req(**key, code="415") - n_415, 3)
+        self.assertEqual(req(route="unknown", code="404") - n_404, 2)
+        self.assertGreaterEqual(req(**key, code="200") - n_200, 128)
+        # Batches larger than 1: fewer in the le="1" bucket than batches in all.
+        bs = lambda sample, **extra: metric(fams, "cnnserve_batch_size", sample, model="lenet5-fashion", **extra)
+        self.assertGreater(bs("cnnserve_batch_size_count") - bs("cnnserve_batch_size_bucket", le="1"), 0)
+        self.assertGreaterEqual(bs("cnnserve_batch_size_sum"), 128)
+        for family in ("cnnserve_request_duration_seconds", "cnnserve_queue_duration_seconds",
+                       "cnnserve_preprocess_duration_seconds", "cnnserve_inference_duration_seconds"):
+            self.assertEqual(fams[family]["type"], "histogram")
+            self.assertGreaterEqual(metric(fams, family, family + "_count", model="lenet5-fashion"), 128, family)
+        self.assertEqual(fams["cnnserve_queue_depth"]["type"], "gauge")
+        self.assertEqual(metric(fams, "cnnserve_queue_depth", "cnnserve_queue_depth", model="lenet5-fashion"), 0)
+        self.assertGreaterEqual(metric(fams, "cnnserve_in_flight_requests", "cnnserve_in_flight_requests"), 1)
+        rss = metric(fams, "process_resident_memory_bytes", "process_resident_memory_bytes")
+        self.assertGreater(rss, 1 << 20)
+        with open(f"/proc/{self.server.proc.pid}/statm") as f:
+            resident_pages = int(f.read().split()[1])
+        self.assertLess(abs(rss - resident_pages * os.sysconf("SC_PAGE_SIZE")), 64 << 20)
+        start = metric(fams, "process_start_time_seconds", "process_start_time_seconds")
+        self.assertLess(abs(start - self.server.started), 30)
+
+    def test_metrics_parser_is_strict(self):
+        good = ("# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\n"
+                "h_sum 3\nh_count 2\n")
+        parse_prometheus(good)
+        bad = [good[:-1], good.replace("+Inf", "2"), good.replace("} 2\nh_sum", "} 0\nh_sum"),
+               good.replace("h_count 2", "h_count 3"), "c 1\n", "# HELP c x\n# TYPE c counter\nd 1\n",
+               '# HELP c x\n# TYPE c counter\nc{a="\\q"} 1\n', "# HELP c x\n# TYPE c counter\nc one\n",
+               "# HELP c x\n# TYPE c counter\nc 1\n# HELP c x\n# TYPE c counter\nc 2\n"]
+        for text in bad:
+            with self.subTest(text=text), self.assertRaises(ValueError):
+                parse_prometheus(text)
+
     def test_client_disconnects(self):
         png = read(self.pngs[3])
         for _ in range(5):
@@ -438,7 +634,7 @@ class QueueTest(unittest.TestCase):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             text = server.request("GET", "/metrics")[2].decode()
-            m = re.search(r"^cnnserve_queue_depth (\d+)$", text, re.M)
+            m = re.search(r'^cnnserve_queue_depth\{model="lenet5-fashion"\} (\d+)$', text, re.M)
             if m and int(m.group(1)) >= n:
                 return
             time.sleep(0.02)
