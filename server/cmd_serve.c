@@ -42,7 +42,8 @@ static const char usage[] =
     "  --connection-limit N     open connections (default 512)\n"
     "  --per-ip-limit N         open connections per client address (default 0: no limit)\n"
     "  --connection-timeout S   close connections idle this many seconds (default 30)\n"
-    "  --threads N              engine CPU threads (default: library default)\n"
+    "  --threads N              engine CPU threads (default: 1 for models under 100 M\n"
+    "                           multiply-adds per image, else every core)\n"
     "  --http-threads N         HTTP polling threads (default 2)\n"
     "  -h, --help               show this help\n";
 
