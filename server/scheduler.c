@@ -204,15 +204,21 @@ static void delay_cb(uv_timer_t *t)
     dispatch(t->data);
 }
 
-/* Sends what is due: full batches, then a partial one once the oldest
- * image has waited the model's delay; arms the timer otherwise (or to retry
- * after an allocation failure; requests that keep waiting time out). */
+/* Sends what is due: full batches (up to SRV_BATCHES_IN_FLIGHT at the
+ * worker), then a partial one once the oldest image has waited the model's
+ * delay and none of the model's batches is at the worker: a partial batch
+ * queued behind a running one could not grow while it waits, so it keeps
+ * filling here until that batch completes (which dispatches again). Arms
+ * the timer otherwise (or to retry after an allocation failure; requests
+ * that keep waiting time out). */
 static void dispatch(model_queue_t *q)
 {
     int max = q->model->max_batch_size;
     double delay = q->model->max_queue_delay_us * 1e-6;
     while (q->pending_images > 0 && q->in_flight < SRV_BATCHES_IN_FLIGHT) {
         if (q->pending_images < max) {
+            if (q->in_flight > 0)
+                return;
             double waited = srv_now() - q->head->t_ready;
             if (waited < delay) {
                 uv_timer_start(&q->timer, delay_cb, (uint64_t)ceil((delay - waited) * 1e3), 0);

@@ -13,13 +13,13 @@
 #
 #   tests/bench/bench_http.sh [--duration 10] [--conns 1,16,64] [--http-threads 2] [--threads 2]
 #                             [--resnet-batch 8] [--resnet-conns 16] [--resnet-duration 30]
-#                             [--no-resnet] [--build build]
+#                             [--no-lenet] [--no-resnet] [--build build]
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 duration=10 conns="1,16,64" http_threads=2 threads=2
-resnet_batch=8 resnet_conns=16 resnet_duration=30 resnet=1 build="$root/build"
+resnet_batch=8 resnet_conns=16 resnet_duration=30 lenet=1 resnet=1 build="$root/build"
 python=/usr/bin/python3 # Debian's, which has torch
 
 usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -32,6 +32,7 @@ while [ $# -gt 0 ]; do
     --resnet-batch) resnet_batch="$2"; shift 2 ;;
     --resnet-conns) resnet_conns="$2"; shift 2 ;;
     --resnet-duration) resnet_duration="$2"; shift 2 ;;
+    --no-lenet) lenet=0; shift ;;
     --no-resnet) resnet=0; shift ;;
     --build) build="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -97,6 +98,7 @@ echo "bench_http: $(nproc) CPUs, load average $(load) at start" >&2
 png="$root/models/lenet5-fashion/samples/0_ankle_boot.png"
 
 # ---- lenet5-fashion /classify and /health/live -------------------------
+if [ "$lenet" = 1 ]; then
 start_server "$root/models"
 echo "bench_http: lenet5-fashion on port $port, warm-up" >&2
 run_wrk 16 2 /classify "$png" image/png
@@ -122,6 +124,7 @@ last="${clist[${#clist[@]}-1]}"
 echo
 awk -v a="${rate["POST /classify/$last"]}" -v b="${rate["GET /health/live/$last"]}" -v c="$last" \
   'BEGIN { printf "classify / health-live at concurrency %d: %.0f%% (target >= 50%%)\n", c, 100 * a / b }'
+fi
 
 # ---- ResNet-50: server vs engine ----------------------------------------
 if [ "$resnet" = 1 ]; then
@@ -155,10 +158,14 @@ PY
   engine_after="$(engine)"
   mean_batch="$(echo "$metrics" | awk '/^cnnserve_batch_size_sum/ { s = $2 } /^cnnserve_batch_size_count/ { n = $2 }
     END { if (n > 0) printf "%.2f", s / n; else print "n/a" }')"
+  # The engine's own pace inside the server: images per second of batch run time.
+  inside="$(echo "$metrics" | awk '/^cnnserve_batch_size_sum/ { s = $2 } /^cnnserve_batch_duration_seconds_sum/ { t = $2 }
+    END { if (t > 0) printf "%.1f", s / t; else print "n/a" }')"
   echo
   echo "| ResNet-50 fp32, batch $resnet_batch, $threads threads | images/s | p50 ms | p99 ms | errors | mean batch |"
   echo "|---|---:|---:|---:|---:|---:|"
   printf '| `cnnserve bench` (before / after) | %.1f / %.1f | | | | %d |\n' "$engine_before" "$engine_after" "$resnet_batch"
+  echo "| engine inside the server (batch images / batch run time, from /metrics) | $inside | | | | |"
   echo "| HTTP \`POST /classify\` (JPEG 256x256), concurrency $resnet_conns | $(awk -v n="$requests" -v d="$duration_us" 'BEGIN { printf "%.1f", n / (d / 1e6) }') | $p50 | $p99 | $errors | $mean_batch |"
   echo
   awk -v s="$requests" -v d="$duration_us" -v a="$engine_before" -v b="$engine_after" \
