@@ -14,8 +14,8 @@ packages=(
   # tests: unit tests, the PyTorch/ONNX references and their data
   libcmocka-dev python3 python3-numpy python3-pil python3-torch python3-torchvision
   python3-onnx libonnx-testdata dataset-fashion-mnist
-  # benchmark peers (ONNX Runtime via its npm package)
-  nodejs
+  # benchmark peers (ONNX Runtime via its npm package) and the HTTP load generator
+  nodejs wrk
 )
 
 sudo_cmd=()

@@ -254,7 +254,8 @@ static bool take_snapshot(slot_t *s, snapshot_t *out)
     out->queue_depth = atomic_load(&s->queue_depth);
     if (out->n_reqs && !out->reqs)
         return false;
-    qsort(out->reqs, (size_t)out->n_reqs, sizeof *out->reqs, series_cmp);
+    if (out->n_reqs)
+        qsort(out->reqs, (size_t)out->n_reqs, sizeof *out->reqs, series_cmp);
     return true;
 }
 

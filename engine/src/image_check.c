@@ -48,14 +48,21 @@ static uint32_t read_be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* CRC-32 (ISO 3309, as PNG uses) of the bytes [p, p + n). */
+/* CRC-32 (ISO 3309, as PNG uses) of the bytes [p, p + n), four bits per
+ * step: nibble[i] is the reflected polynomial 0xedb88320 applied to i for
+ * four bit steps (a quarter of the bitwise loop's work). */
 static uint32_t crc32_png(const uint8_t *p, size_t n)
 {
+    static const uint32_t nibble[16] = {
+        0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu, 0x76dc4190u, 0x6b6b51f4u,
+        0x4db26158u, 0x5005713cu, 0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu,
+        0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu,
+    };
     uint32_t crc = 0xffffffffu;
     for (size_t i = 0; i < n; i++) {
         crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+        crc = (crc >> 4) ^ nibble[crc & 15u];
+        crc = (crc >> 4) ^ nibble[crc & 15u];
     }
     return crc ^ 0xffffffffu;
 }
