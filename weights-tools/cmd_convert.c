@@ -1,9 +1,12 @@
 /* `cnnserve convert`: a zoo architecture + torchvision-named safetensors
- * weights → a model directory (model.json + weights.safetensors). */
+ * weights, or an imported ONNX / Keras file → a model directory (model.json +
+ * weights.safetensors). */
 #define _GNU_SOURCE /* getopt_long */
 #include "cli.h"
+#include "convert_import.h"
 
 #include "model_config.h"
+#include "model_dir.h"
 #include "safetensors.h"
 #include "status.h"
 #include "weights.h"
@@ -36,13 +39,75 @@ static const char usage[] =
     "  --out DIR             model directory to write\n"
     "  --force               write into DIR even if it is not empty\n"
     "  --list                list the zoo architectures and exit\n"
-    "  -h, --help            show this help\n";
+    "  -h, --help            show this help\n"
+    "\n"
+    "Preprocessing written to model.json (default: the zoo architecture's; for\n"
+    "imported models the colour follows the input channels, pixels / 255):\n"
+    "  --color grayscale|rgb\n"
+    "  --scale S             multiply pixel values (0-255) by S\n"
+    "  --mean M[,M,M]        subtract per channel after scaling\n"
+    "  --std S[,S,S]         then divide per channel\n"
+    "  --resize-shorter N    resize the shorter side to N, then centre-crop (0: resize to the input)\n";
 
 typedef struct convert_opts {
     const char *arch, *labels, *name, *weights, *out;
     int num_classes, width_divisor;
     bool force;
+    tools_preprocess_flags_t pre;
 } convert_opts_t;
+
+/* Parses "a" or "a,b,c" (finite floats, non-zero when `nonzero`) into out[]. */
+static bool parse_channel_floats(const char *s, bool nonzero, float out[3], int *n)
+{
+    *n = 0;
+    const char *p = s;
+    while (*n < 3) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || !(v > -1e30 && v < 1e30) || (nonzero && v == 0.0))
+            return false;
+        out[(*n)++] = (float)v;
+        if (*end == '\0')
+            return *n == 1 || *n == 3;
+        if (*end != ',')
+            return false;
+        p = end + 1;
+    }
+    return false;
+}
+
+/* Handles a preprocessing option; returns CLI_EXIT_OK or a usage error. */
+static int parse_preprocess_option(int c, const char *arg, tools_preprocess_flags_t *f)
+{
+    switch (c) {
+    case 'C':
+        if (strcmp(arg, "grayscale") != 0 && strcmp(arg, "rgb") != 0)
+            return cli_usage_error(CMD, "--color must be grayscale or rgb, not '%s'", arg);
+        f->color = arg;
+        break;
+    case 'S': {
+        char *end;
+        double v = strtod(arg, &end);
+        if (*arg == '\0' || *end != '\0' || !(v > 0.0 && v < 1e30))
+            return cli_usage_error(CMD, "--scale needs a positive number, not '%s'", arg);
+        f->scale = (float)v;
+        break;
+    }
+    case 'M':
+        if (!parse_channel_floats(arg, false, f->mean, &f->num_mean))
+            return cli_usage_error(CMD, "--mean needs 1 or 3 comma-separated numbers, not '%s'", arg);
+        break;
+    case 'D':
+        if (!parse_channel_floats(arg, true, f->std, &f->num_std))
+            return cli_usage_error(CMD, "--std needs 1 or 3 comma-separated non-zero numbers, not '%s'", arg);
+        break;
+    case 'R':
+        if (!cli_parse_int(arg, 0, 16384, &f->resize_shorter))
+            return cli_usage_error(CMD, "--resize-shorter needs an integer in [0, 16384], not '%s'", arg);
+        break;
+    }
+    return CLI_EXIT_OK;
+}
 
 static void list_archs(void)
 {
@@ -61,9 +126,13 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
         {"name", required_argument, NULL, 'N'},   {"weights", required_argument, NULL, 'w'},
         {"out", required_argument, NULL, 'o'},    {"force", no_argument, NULL, 'f'},
         {"list", no_argument, NULL, 'L'},         {"help", no_argument, NULL, 'h'},
+        {"color", required_argument, NULL, 'C'},  {"scale", required_argument, NULL, 'S'},
+        {"mean", required_argument, NULL, 'M'},   {"std", required_argument, NULL, 'D'},
+        {"resize-shorter", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
+    o->pre.resize_shorter = -1;
     cli_getopt_reset();
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -84,6 +153,12 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
         case 'f': o->force = true; break;
         case 'L': list_archs(); return -1;
         case 'h': fputs(usage, stdout); return -1;
+        case 'C': case 'S': case 'M': case 'D': case 'R': {
+            int rc = parse_preprocess_option(c, optarg, &o->pre);
+            if (rc != CLI_EXIT_OK)
+                return rc;
+            break;
+        }
         default: return cli_bad_option(CMD, c, argv);
         }
     }
@@ -98,52 +173,18 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
     return CLI_EXIT_OK;
 }
 
-/* Adds the labels file (one label per line; a final newline, CR and a
- * UTF-8 BOM are ignored; empty lines are errors) as a JSON array. */
-static cnn_status_t add_labels(cJSON *root, const char *path, cnn_error_t *err)
+/* Adds a "preprocessing" object with the options given on the command line. */
+static cnn_status_t add_preprocessing(cJSON *root, const tools_preprocess_flags_t *f, cnn_error_t *err)
 {
-    uint8_t *data;
-    size_t len;
-    cnn_status_t st = cli_read_file(path, &data, &len, err);
-    if (st != CNN_OK)
-        return st;
-    cJSON *arr = cJSON_AddArrayToObject(root, "labels");
-    char *p = (char *)data, *end = p + len;
-    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-        p += 3;
-    for (int line = 1; arr && p < end; line++) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *stop = nl ? nl : end;
-        if (stop > p && stop[-1] == '\r')
-            stop--;
-        *stop = '\0';
-        if (*p == '\0') {
-            st = cnn_error_set(err, CNN_E_FORMAT, "%s: line %d is empty", path, line);
-            break;
-        }
-        if (!cJSON_AddItemToArray(arr, cJSON_CreateString(p))) {
-            st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
-            break;
-        }
-        p = nl ? nl + 1 : end;
-    }
-    if (!arr && st == CNN_OK)
-        st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
-    free(data);
-    return st;
-}
-
-/* The directory's last path component, in buf. */
-static const char *dir_basename(const char *dir, char *buf, size_t size)
-{
-    size_t len = strlen(dir);
-    while (len > 1 && dir[len - 1] == '/')
-        len--;
-    size_t start = len;
-    while (start > 0 && dir[start - 1] != '/')
-        start--;
-    snprintf(buf, size, "%.*s", (int)(len - start), dir + start);
-    return buf;
+    if (!f->color && f->scale <= 0.0f && f->resize_shorter < 0 && !f->num_mean && !f->num_std)
+        return CNN_OK;
+    cJSON *pre = cJSON_AddObjectToObject(root, "preprocessing");
+    bool ok = pre && (!f->color || cJSON_AddStringToObject(pre, "color", f->color)) &&
+              (f->scale <= 0.0f || cJSON_AddNumberToObject(pre, "scale", f->scale)) &&
+              (f->resize_shorter < 0 || cJSON_AddNumberToObject(pre, "resize_shorter", f->resize_shorter)) &&
+              (!f->num_mean || cJSON_AddItemToObject(pre, "mean", cJSON_CreateFloatArray(f->mean, f->num_mean))) &&
+              (!f->num_std || cJSON_AddItemToObject(pre, "std", cJSON_CreateFloatArray(f->std, f->num_std)));
+    return ok ? CNN_OK : cnn_error_set(err, CNN_E_NOMEM, "out of memory");
 }
 
 /* Builds the model.json contents through the config parser, so that every
@@ -161,15 +202,28 @@ static cnn_status_t make_config(const convert_opts_t *o, cnn_model_config_t *cfg
         st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
         goto done;
     }
-    if (o->labels && (st = add_labels(root, o->labels, err)) != CNN_OK)
+    if ((st = add_preprocessing(root, &o->pre, err)) != CNN_OK)
         goto done;
+    if (o->labels) {
+        char **labels = NULL;
+        int n = 0;
+        if ((st = tools_labels_read(o->labels, &labels, &n, err)) != CNN_OK)
+            goto done;
+        cJSON *arr = cJSON_CreateStringArray((const char *const *)labels, n);
+        tools_labels_free(labels, n);
+        if (!cJSON_AddItemToObject(root, "labels", arr)) {
+            cJSON_Delete(arr);
+            st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
+            goto done;
+        }
+    }
     text = cJSON_PrintUnformatted(root);
     if (!text) {
         st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
         goto done;
     }
     char base[256];
-    st = cnn_model_config_parse(text, strlen(text), dir_basename(o->out, base, sizeof base), cfg, err);
+    st = cnn_model_config_parse(text, strlen(text), tools_dir_basename(o->out, base, sizeof base), cfg, err);
 done:
     free(text);
     cJSON_Delete(root);
@@ -201,98 +255,6 @@ done:
     return s;
 }
 
-/* mkdir -p */
-static cnn_status_t make_dirs(const char *dir, cnn_error_t *err)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "path too long: %s", dir);
-    for (char *p = path + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(path, 0755) != 0 && errno != EEXIST)
-                return cnn_error_set(err, CNN_E_IO, "cannot create %s: %s", path, strerror(errno));
-            *p = saved;
-            if (saved == '\0')
-                break;
-        }
-    }
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return cnn_error_set(err, CNN_E_IO, "%s is not a directory", dir);
-    return CNN_OK;
-}
-
-/* Creates `dir`, refusing a non-empty one unless `force`. */
-static cnn_status_t prepare_dir(const char *dir, bool force, cnn_error_t *err)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        bool empty = true;
-        while ((e = readdir(d)) != NULL)
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-                empty = false;
-        closedir(d);
-        if (!empty && !force)
-            return cnn_error_set(err, CNN_E_INVALID_ARGUMENT,
-                                 "%s is not empty (use --force to write into it)", dir);
-        return CNN_OK;
-    }
-    if (errno != ENOENT)
-        return cnn_error_set(err, CNN_E_IO, "cannot open %s: %s", dir, strerror(errno));
-    return make_dirs(dir, err);
-}
-
-/* Writes `len` bytes and a final newline to path via a temporary file and rename. */
-static cnn_status_t write_text_file(const char *path, const char *data, size_t len, cnn_error_t *err)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return cnn_error_set(err, CNN_E_IO, "cannot write %s: %s", tmp, strerror(errno));
-    bool ok = fwrite(data, 1, len, f) == len && fputc('\n', f) != EOF;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return cnn_error_set(err, CNN_E_IO, "cannot write %s", path);
-    }
-    return CNN_OK;
-}
-
-/* Copies src to dst (via a temporary file); nothing to do when they are the same file. */
-static cnn_status_t copy_file(const char *src, const char *dst, cnn_error_t *err)
-{
-    struct stat a, b;
-    if (stat(src, &a) == 0 && stat(dst, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-        return CNN_OK;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", dst);
-    FILE *in = fopen(src, "rb");
-    if (!in)
-        return cnn_error_set(err, CNN_E_IO, "cannot read %s: %s", src, strerror(errno));
-    FILE *out = fopen(tmp, "wb");
-    if (!out) {
-        fclose(in);
-        return cnn_error_set(err, CNN_E_IO, "cannot write %s: %s", tmp, strerror(errno));
-    }
-    static char buf[1 << 20];
-    bool ok = true;
-    size_t got;
-    while (ok && (got = fread(buf, 1, sizeof buf, in)) > 0)
-        ok = fwrite(buf, 1, got, out) == got;
-    ok = ok && !ferror(in);
-    fclose(in);
-    ok = (fclose(out) == 0) && ok;
-    if (!ok || rename(tmp, dst) != 0) {
-        unlink(tmp);
-        return cnn_error_set(err, CNN_E_IO, "cannot copy %s to %s", src, dst);
-    }
-    return CNN_OK;
-}
-
 /* Writes the directory and loads it back; removes what it wrote on failure. */
 static cnn_status_t write_model_dir(const convert_opts_t *o, const cnn_model_config_t *cfg,
                                     cnn_error_t *err)
@@ -303,25 +265,22 @@ static cnn_status_t write_model_dir(const convert_opts_t *o, const cnn_model_con
     char *json = cnn_model_config_to_json(cfg);
     if (!json)
         return cnn_error_set(err, CNN_E_NOMEM, "out of memory serializing model.json");
-    cnn_status_t st = prepare_dir(o->out, o->force, err);
+    cnn_status_t st = tools_dir_prepare(o->out, o->force, err);
     if (st != CNN_OK) {
         free(json);
         return st;
     }
-    st = write_text_file(json_path, json, strlen(json), err);
+    st = tools_write_text_file(json_path, json, strlen(json), err);
     free(json);
     if (st == CNN_OK)
-        st = copy_file(o->weights, weights_path, err);
+        st = tools_copy_file(o->weights, weights_path, err);
     cnn_model_t *model = NULL;
     if (st == CNN_OK && (st = cnn_model_load(o->out, &model, err)) != CNN_OK)
         cnn_error_prefix(err, "the written model does not load");
     cnn_model_free(model);
     if (st != CNN_OK) {
         unlink(json_path);
-        struct stat a, b;
-        bool same = stat(o->weights, &a) == 0 && stat(weights_path, &b) == 0 &&
-                    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-        if (!same)
+        if (!tools_same_file(o->weights, weights_path))
             unlink(weights_path);
     }
     return st;
