@@ -4,7 +4,7 @@ family, for 1×28×28 Fashion-MNIST images, narrowed like the seed (§5.14.4
 
   alexnet  AlexNet (§5.5): 5×5 convs with LRN and overlapping 3×3/2 max pooling,
            three 3×3 convs, two dropout-regularized hidden dense layers
-  vgg      VGG (§5.6): three stacks of 3×3 convs, each closed by 2×2 max pooling
+  vgg      VGG (§5.6): stacks of 3×3 convs, each closed by 2×2 max pooling
   resnet   ResNet (§5.9): basic blocks (two 3×3 convs with BN), identity
            shortcuts, 1×1 stride-2 projections where the shape changes
   inception, inception_bn
@@ -65,7 +65,9 @@ def conv_relu(cin, cout, k, bn=False, stride=1):
 
 
 class AlexNet(nn.Module):
-    """AlexNet's widths 96-256-384-384-256 / 4096-4096 divided by 8."""
+    """AlexNet's widths 96-256-384-384-256 / 4096-4096 divided by 8, with
+    CaffeNet's order (overlapping max pooling before LRN, a quarter of the
+    LRN work at 13×13 instead of 28×28)."""
 
     def __init__(self, widths=(12, 32, 48, 48, 32), hidden=512):
         super().__init__()
@@ -75,12 +77,10 @@ class AlexNet(nn.Module):
             return LRN(5, alpha=1e-4, beta=0.75, k=2.0)
 
         self.features = nn.Sequential(
-            nn.Conv2d(1, c1, 5, padding=2), nn.ReLU(inplace=True), lrn(),
-            nn.MaxPool2d(3, 2),                                      # 28 -> 13
-            nn.Conv2d(c1, c2, 5, padding=2), nn.ReLU(inplace=True), lrn(),
-            nn.MaxPool2d(3, 2),                                      # 13 -> 6
+            nn.Conv2d(1, c1, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2), lrn(),  # 28 -> 13
+            nn.Conv2d(c1, c2, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2), lrn(),  # 13 -> 6
             *conv_relu(c2, c3, 3), *conv_relu(c3, c4, 3), *conv_relu(c4, c5, 3),
-            nn.MaxPool2d(3, 2))                                      # 6 -> 2
+            nn.MaxPool2d(3, 2))                                                                # 6 -> 2
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Dropout(0.5), Dense(c5 * 2 * 2, hidden), nn.ReLU(inplace=True),
             nn.Dropout(0.5), Dense(hidden, hidden), nn.ReLU(inplace=True),
@@ -91,9 +91,11 @@ class AlexNet(nn.Module):
 
 
 class VGG(nn.Module):
-    """Stacks of 3×3 convs (VGG's 64-128-256 / 4): 28 -> 14 -> 7 -> 3."""
+    """The first three stacks of VGG's configuration A (64 | 128 | 256-256
+    3×3 convs, each stack closed by 2×2 max pooling) divided by 4:
+    28 -> 14 -> 7 -> 3, then two dense layers with dropout."""
 
-    def __init__(self, stacks=((16, 16), (32, 32), (64, 64, 64)), hidden=256):
+    def __init__(self, stacks=((16,), (32,), (64, 64)), hidden=256):
         super().__init__()
         layers, cin = [], 1
         for stack in stacks:
@@ -170,26 +172,27 @@ class Inception(nn.Module):
 
 
 class GoogLeNet(nn.Module):
-    """GoogLeNet's stem (conv, max pool, 1×1 reduce, 3×3) and inception 3a,
-    3b, max pool, 4a with the paper's widths divided by 4 to 8 (multiples of
-    8, which oneDNN runs fastest); global average pooling, dropout and the
-    class layer. bn=True is Inception v2's BN after every conv."""
+    """GoogLeNet's stem (conv, max pool, 1×1 reduce, 3×3), inception 3a at
+    14×14, max pool, inception 4a and 4b at 7×7, with the paper's widths
+    divided by 4 to 8 (multiples of 8, which oneDNN runs fastest); global
+    average pooling, dropout and the class layer. bn=True is Inception v2's
+    batch norm after every conv."""
 
     def __init__(self, bn=False):
         super().__init__()
         self.stem = nn.Sequential(*conv_relu(1, 16, 3, bn), nn.MaxPool2d(2, 2),    # 28 -> 14
                                   *conv_relu(16, 16, 1, bn), *conv_relu(16, 32, 3, bn))
         self.inception3a = Inception(32, 16, 16, 24, 8, 8, 8, bn)
-        self.inception3b = Inception(56, 24, 24, 32, 8, 16, 16, bn)
         self.pool3 = nn.MaxPool2d(3, 2, padding=1)                                 # 14 -> 7
-        self.inception4a = Inception(88, 40, 24, 48, 8, 16, 16, bn)
+        self.inception4a = Inception(56, 24, 24, 32, 8, 16, 16, bn)
+        self.inception4b = Inception(88, 40, 24, 48, 8, 16, 16, bn)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(0.4)
-        self.fc = Dense(self.inception4a.out_channels, NUM_CLASSES)
+        self.fc = Dense(self.inception4b.out_channels, NUM_CLASSES)
 
     def forward(self, x):
-        x = self.pool3(self.inception3b(self.inception3a(self.stem(x))))
-        x = torch.flatten(self.pool(self.inception4a(x)), 1)
+        x = self.pool3(self.inception3a(self.stem(x)))
+        x = torch.flatten(self.pool(self.inception4b(self.inception4a(x))), 1)
         return self.fc(self.dropout(x))
 
 
