@@ -32,7 +32,7 @@ import train_fashion  # noqa: E402
 
 # Per architecture: epochs, Adam learning rate (batch 128).
 RECIPES = {
-    "alexnet": (8, 1e-3),
+    "alexnet": (8, 2e-3),
     "vgg": (8, 1e-3),
     "resnet": (6, 2e-3),
     "inception": (8, 2e-3),
@@ -52,12 +52,16 @@ def tools_family_forward(model, x):
 
 
 def tools_family_load(arch, model_dir):
-    """The module of `arch` with the weights of model_dir/weights.safetensors, in eval mode."""
+    """The module of `arch` with the weights of model_dir/weights.safetensors
+    (exactly its state_dict save num_batches_tracked), in eval mode."""
     tensors, _ = safetensors_io.load(os.path.join(model_dir, "weights.safetensors"))
     model = fashion_nets.build(arch)
     state = model.state_dict()
-    for k, v in tensors.items():
-        state[k] = torch.from_numpy(v.copy())
+    expected = {k for k in state if not k.endswith("num_batches_tracked")}
+    if set(tensors) != expected:
+        raise ValueError(f"{model_dir}: weights do not fit {arch}: missing {sorted(expected - set(tensors))}, "
+                         f"unexpected {sorted(set(tensors) - expected)}")
+    state.update((k, torch.from_numpy(v.copy())) for k, v in tensors.items())
     model.load_state_dict(state, strict=True)
     return model.eval()
 

@@ -15,7 +15,10 @@ weights.safetensors; model.json itself is never read for the reference.
    vector is within REL_TOL of torch's (relative to its largest value), and
    the accuracy is at least MIN_ACCURACY.
 
-Usage: test_trained_models.py --cnnserve PATH [--models DIR] [--model NAME ...]
+With --table it also prints the README's "Trained models" table (parameters
+and multiply-adds from `cnnserve inspect`, size of the model directory).
+
+Usage: test_trained_models.py --cnnserve PATH [--models DIR] [--model NAME ...] [--table]
 Needs Debian's dataset-fashion-mnist (exit 77, ctest's "skipped", without it).
 """
 import argparse
@@ -44,9 +47,10 @@ MIN_ACCURACY = 0.85
 SKIP = 77
 
 
-def classify(cnnserve, model_dir, inputs):
+def classify(cnnserve, model_dir, inputs, batch=None):
     """cnnserve's results for `inputs`, in input (and in-file index) order."""
-    p = subprocess.run([cnnserve, "classify", model_dir, *inputs, "--json", "--logits", "--top-k", "1"],
+    extra = ["--batch", str(batch)] if batch else []
+    p = subprocess.run([cnnserve, "classify", model_dir, *inputs, "--json", "--logits", "--top-k", "1", *extra],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         raise SystemExit(f"cnnserve classify {model_dir} failed ({p.returncode}): {p.stderr.strip()}")
@@ -106,11 +110,12 @@ def check_samples(cnnserve, model_dir, model, labels):
 
 
 def check_test_set(cnnserve, model_dir, model, x, y):
-    """Number of failed test-set criteria; prints one summary line per model."""
+    """Number of failed test-set criteria and the measured numbers; prints one
+    summary line per model."""
     with tempfile.TemporaryDirectory(prefix="cnn-trained-") as tmp:
         npy = os.path.join(tmp, "t10k.npy")
         np.save(npy, x.numpy())
-        results = classify(cnnserve, model_dir, [npy])
+        results = classify(cnnserve, model_dir, [npy], batch=500)
     results.sort(key=lambda r: r["index"])
     ours = np.array([r["logits"] for r in results], dtype=np.float64)
     theirs = torch_outputs(model, x).astype(np.float64)
@@ -126,7 +131,19 @@ def check_test_set(cnnserve, model_dir, model, x, y):
     print(f"  {len(y)} test images: cnnserve accuracy {acc_ours:.4f}, torch {acc_torch:.4f}, "
           f"top-1 agreement {agree:.4f}, max rel err {rel:.1e}  "
           f"{'ok' if not failed else 'FAIL (need ' + ', '.join(failed) + ')'}")
-    return len(failed)
+    return len(failed), (acc_torch, acc_ours, agree)
+
+
+def table_row(cnnserve, model_dir, measured):
+    """The model's row of the README table."""
+    p = subprocess.run([cnnserve, "inspect", model_dir], stdout=subprocess.PIPE, text=True, check=True)
+    totals = dict(line.split(":", 1) for line in p.stdout.splitlines() if ":" in line)
+    params = totals["Total params"].split()[0]
+    macs = totals["Multiply-adds per image"].split()[0]
+    size = sum(os.path.getsize(os.path.join(model_dir, f)) for f in ("model.json", "weights.safetensors"))
+    acc_torch, acc_ours, agree = measured
+    return (f"| {os.path.basename(os.path.normpath(model_dir))} | {params} | {macs} | {100 * acc_torch:.2f} % | "
+            f"{100 * acc_ours:.2f} % | {100 * agree:.2f} % | {size / 1024:.0f} KiB |")
 
 
 def main():
@@ -134,6 +151,7 @@ def main():
     ap.add_argument("--cnnserve", required=True)
     ap.add_argument("--models", default=os.path.join(ROOT, "models"))
     ap.add_argument("--model", action="append", help="model directory name under --models (default: all)")
+    ap.add_argument("--table", action="store_true", help="print the README's table of trained models")
     args = ap.parse_args()
     torch.set_num_threads(2)
     if not os.path.isdir(train_fashion.DATA_DIR):
@@ -142,7 +160,7 @@ def main():
     _, x, y = train_fashion.load_split(train_fashion.DATA_DIR, "t10k")
     names = args.model or sorted(d for d in os.listdir(args.models)
                                  if os.path.isfile(os.path.join(args.models, d, "model.json")))
-    failures = 0
+    failures, rows = 0, []
     for name in names:
         model_dir = os.path.join(args.models, name)
         with open(os.path.join(model_dir, "model.json")) as f:
@@ -150,7 +168,13 @@ def main():
         print(name)
         model = reference_model(model_dir)
         failures += check_samples(args.cnnserve, model_dir, model, labels)
-        failures += check_test_set(args.cnnserve, model_dir, model, x, y.numpy())
+        failed, measured = check_test_set(args.cnnserve, model_dir, model, x, y.numpy())
+        failures += failed
+        rows.append(table_row(args.cnnserve, model_dir, measured))
+    if args.table:
+        print("\n| model | parameters | multiply-adds | PyTorch accuracy | cnnserve accuracy | "
+              "top-1 agreement | size |\n|---|--:|--:|--:|--:|--:|--:|")
+        print("\n".join(rows))
     return 1 if failures else 0
 
 
