@@ -9,6 +9,8 @@ packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   # engine: oneDNN (its CMake config needs the OpenCL ICD loader), JSON, images
   libdnnl-dev ocl-icd-opencl-dev libcjson-dev libstb-dev
+  # weights-tools: ONNX import (protobuf-c code generated from the system's onnx.proto)
+  libonnx-dev protobuf-c-compiler libprotobuf-c-dev
   # server
   libmicrohttpd-dev libuv1-dev
   # tests: unit tests, the PyTorch/ONNX references and their data
