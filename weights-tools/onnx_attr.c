@@ -2,6 +2,7 @@
  * wrong type and for attributes the mapping does not know. */
 #include "onnx_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const Onnx__AttributeProto *tools_onnx_attr(const tools_onnx_ctx_t *c, const char *name)

@@ -30,6 +30,11 @@ typedef struct tools_onnx_tensor {
     int64_t *i; /* numel values when is_int */
 } tools_onnx_tensor_t;
 
+/* onnx_wire.c */
+/* Checks the protobuf framing of a ModelProto and that messages nest at most
+ * a bounded depth, so that protobuf-c's recursive unpacking is safe. */
+cnn_status_t tools_onnx_check_wire(const uint8_t *buf, size_t len, cnn_error_t *err);
+
 /* onnx_tensor.c */
 /* Decodes a TensorProto (typed fields, raw_data or external data under
  * base_dir) into *out: floating types become fp32, integer and bool types
@@ -185,11 +190,11 @@ cnn_status_t tools_onnx_map_matmul(tools_onnx_ctx_t *c);
 cnn_status_t tools_onnx_map_batch_norm(tools_onnx_ctx_t *c);
 cnn_status_t tools_onnx_map_add(tools_onnx_ctx_t *c);
 cnn_status_t tools_onnx_map_prelu(tools_onnx_ctx_t *c);
-/* The C per-channel values of constant `t` broadcast against a run-time
- * value of ONNX rank `rank` with C channels (axis 1): true and out[0..C) when
- * t is a scalar, [C] on a rank-2 value, or [C,1,..] / [1,C,1,..], or any
- * shape whose values vary along the channel axis only. */
-bool tools_onnx_per_channel(const tools_onnx_tensor_t *t, int rank, int channels, float *out);
+/* Constant `t` broadcast (numpy rules) against a run-time value with ONNX
+ * dims xdims[0..rank): true when its values vary along the channel axis
+ * (axis 1) only, with the C per-channel values in out (C = xdims[1], or 1
+ * for rank 1). Scalars, [C,1,1], [1,C,1,1] and [C] on [N,C] all qualify. */
+bool tools_onnx_per_channel(const tools_onnx_tensor_t *t, const int64_t *xdims, int rank, float *out);
 
 /* onnx_ops_act.c */
 cnn_status_t tools_onnx_map_relu(tools_onnx_ctx_t *c);
