@@ -7,6 +7,7 @@
 
 #include "model_config.h"
 #include "model_dir.h"
+#include "onnx_import.h"
 #include "safetensors.h"
 #include "status.h"
 #include "weights.h"
@@ -25,9 +26,11 @@ static const char *const CMD = "convert";
 
 static const char usage[] =
     "Usage: cnnserve convert --arch NAME --weights FILE.safetensors --out DIR [options]\n"
+    "       cnnserve convert --onnx FILE.onnx --out DIR [options]\n"
     "\n"
     "Builds the zoo architecture NAME, checks that the weights (torchvision state_dict\n"
     "names) fit it exactly, and writes DIR/model.json and DIR/weights.safetensors.\n"
+    "With --onnx, imports an ONNX model (one image input, one output) instead.\n"
     "\n"
     "Options:\n"
     "  --arch NAME           zoo architecture (see --list)\n"
@@ -36,6 +39,7 @@ static const char usage[] =
     "  --labels FILE         class labels, one per line\n"
     "  --name NAME           model name (default: DIR's last component)\n"
     "  --weights FILE        safetensors file with the weights\n"
+    "  --onnx FILE           ONNX model to import (external data next to it)\n"
     "  --out DIR             model directory to write\n"
     "  --force               write into DIR even if it is not empty\n"
     "  --list                list the zoo architectures and exit\n"
@@ -50,7 +54,7 @@ static const char usage[] =
     "  --resize-shorter N    resize the shorter side to N, then centre-crop (0: resize to the input)\n";
 
 typedef struct convert_opts {
-    const char *arch, *labels, *name, *weights, *out;
+    const char *arch, *labels, *name, *weights, *out, *onnx;
     int num_classes, width_divisor;
     bool force;
     tools_preprocess_flags_t pre;
@@ -126,6 +130,7 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
         {"name", required_argument, NULL, 'N'},   {"weights", required_argument, NULL, 'w'},
         {"out", required_argument, NULL, 'o'},    {"force", no_argument, NULL, 'f'},
         {"list", no_argument, NULL, 'L'},         {"help", no_argument, NULL, 'h'},
+        {"onnx", required_argument, NULL, 'x'},
         {"color", required_argument, NULL, 'C'},  {"scale", required_argument, NULL, 'S'},
         {"mean", required_argument, NULL, 'M'},   {"std", required_argument, NULL, 'D'},
         {"resize-shorter", required_argument, NULL, 'R'},
@@ -149,6 +154,7 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
         case 'l': o->labels = optarg; break;
         case 'N': o->name = optarg; break;
         case 'w': o->weights = optarg; break;
+        case 'x': o->onnx = optarg; break;
         case 'o': o->out = optarg; break;
         case 'f': o->force = true; break;
         case 'L': list_archs(); return -1;
@@ -164,6 +170,11 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
     }
     if (optind < argc)
         return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (o->onnx) {
+        if (o->arch || o->weights || o->num_classes || o->width_divisor || !o->out)
+            return cli_usage_error(CMD, "--onnx takes --out (and no --arch, --weights, --num-classes, --width-divisor)");
+        return CLI_EXIT_OK;
+    }
     if (!o->arch || !o->weights || !o->out)
         return cli_usage_error(CMD, "--arch, --weights and --out are required");
     if (!cnn_zoo_find(o->arch)) {
@@ -292,6 +303,12 @@ int cli_cmd_convert(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc != CLI_EXIT_OK)
         return rc < 0 ? CLI_EXIT_OK : rc;
+    if (o.onnx) {
+        tools_import_opts_t io = {.format = "ONNX", .path = o.onnx, .labels = o.labels,
+                                  .pre = {.resize_shorter = -1},
+                                  .save = {.out_dir = o.out, .name = o.name, .force = o.force}};
+        return tools_convert_import(tools_onnx_import, &io);
+    }
     cnn_model_config_t cfg;
     cnn_error_t err;
     if (make_config(&o, &cfg, &err) != CNN_OK)

@@ -177,6 +177,11 @@ cnn_status_t tools_onnx_reshape_target(tools_onnx_ctx_t *c, const int64_t *in, i
                                        const tools_onnx_tensor_t *shape, bool allowzero, int64_t *out,
                                        int *out_n);
 
+/* onnx_fold_nd.c */
+cnn_status_t tools_onnx_map_constant_of_shape(tools_onnx_ctx_t *c);
+cnn_status_t tools_onnx_map_slice(tools_onnx_ctx_t *c);
+cnn_status_t tools_onnx_map_transpose(tools_onnx_ctx_t *c);
+
 /* onnx_ops_conv.c */
 cnn_status_t tools_onnx_map_conv(tools_onnx_ctx_t *c);
 cnn_status_t tools_onnx_map_max_pool(tools_onnx_ctx_t *c);

@@ -12,6 +12,9 @@ static const tools_onnx_op_t ops[] = {
     {"Unsqueeze", tools_onnx_map_unsqueeze, "axes"},
     {"Squeeze", tools_onnx_map_squeeze, "axes"},
     {"Cast", tools_onnx_map_cast, "to"},
+    {"ConstantOfShape", tools_onnx_map_constant_of_shape, "value"},
+    {"Slice", tools_onnx_map_slice, "axes ends starts"},
+    {"Transpose", tools_onnx_map_transpose, "perm"},
     /* mapped onto engine nodes */
     {"Conv", tools_onnx_map_conv, "auto_pad dilations group kernel_shape pads strides"},
     {"MaxPool", tools_onnx_map_max_pool, "auto_pad ceil_mode dilations kernel_shape pads storage_order strides"},
