@@ -386,6 +386,12 @@ cnn_status_t tools_onnx_reshape_target(tools_onnx_ctx_t *c, const int64_t *in, i
         }
         out[k] = d;
     }
+    /* A model exported with a fixed batch size B spells the batch as B. */
+    if (in_batch == 1 && out_batch == 0 && n > 0 && infer != 0 && c->static_batch > 0 && out[0] == c->static_batch) {
+        out[0] = TOOLS_ONNX_BATCH;
+        out_batch = 1;
+        out_rest /= (size_t)c->static_batch;
+    }
     bool ok;
     if (infer >= 0 && out_batch == in_batch) {
         ok = out_rest && in_rest % out_rest == 0;

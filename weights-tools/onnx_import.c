@@ -156,6 +156,9 @@ static cnn_status_t define_input(tools_onnx_ctx_t *c)
         if (dims[k] < 1 || dims[k] > 16777216)
             return cnn_error_set(c->err, CNN_E_UNSUPPORTED, "graph input '%.100s' %s needs fixed, positive sizes after the batch axis",
                                  in->name, tools_onnx_dims_str(dims, rank, a, sizeof a));
+    const Onnx__TensorShapeProto__Dimension *batch = in->type->tensor_type->shape->dim[0];
+    if (batch->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && batch->dim_value >= 1)
+        c->static_batch = batch->dim_value;
     int shape[3] = {1, 1, 1};
     for (int k = 1; k < rank; k++)
         shape[k - 1] = (int)dims[k];

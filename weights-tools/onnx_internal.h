@@ -81,6 +81,9 @@ typedef struct tools_onnx_value {
 typedef struct tools_onnx_ctx {
     const Onnx__GraphProto *graph;
     int64_t opset;             /* of the default domain */
+    int64_t static_batch;      /* the input's declared batch size, 0 when symbolic; a
+                                  literal of this size in front of a Reshape target
+                                  stands for the batch */
     const char *base_dir;      /* for external data; NULL refuses it */
     tools_model_writer_t *w;
     cnn_graph_t *g;            /* the same network built with the engine's builders:

@@ -302,7 +302,14 @@ cnn_status_t tools_onnx_map_prelu(tools_onnx_ctx_t *c)
     if (!slopes)
         return cnn_error_set(c->err, CNN_E_NOMEM, "out of memory");
     char a[160], b[160];
-    if (!tools_onnx_per_channel(&s->t, dims, rank, slopes)) {
+    /* Before opset 7 a 1-D slope of C values meant one per channel. */
+    tools_onnx_tensor_t legacy = s->t;
+    if (c->opset < 7 && legacy.ndim == 1 && rank >= 2 && legacy.dims[0] == channels) {
+        legacy.ndim = rank - 1;
+        for (int k = 1; k < legacy.ndim; k++)
+            legacy.dims[k] = 1;
+    }
+    if (!tools_onnx_per_channel(&legacy, dims, rank, slopes)) {
         st = tools_onnx_fail(c, CNN_E_UNSUPPORTED, "slope '%.100s' %s on %s must be one value or one per channel",
                              c->node->input[1], tools_onnx_dims_str(s->t.dims, s->t.ndim, a, sizeof a),
                              tools_onnx_dims_str(dims, rank, b, sizeof b));
