@@ -18,6 +18,10 @@ static cnn_status_t open_inside(int dir, const char *location, int *out, cnn_err
 {
     if (location[0] == '/')
         return cnn_error_set(err, CNN_E_FORMAT, "external data location '%s' is an absolute path", location);
+    for (const char *q = location; (q = strstr(q, "..")) != NULL; q += 2)
+        if ((q == location || q[-1] == '/') && (q[2] == '/' || q[2] == '\0'))
+            return cnn_error_set(err, CNN_E_FORMAT,
+                                 "external data location '%s' leaves the model's directory (..)", location);
     cnn_status_t st = CNN_OK;
     char comp[256];
     int cur = dir;
@@ -33,11 +37,6 @@ static cnn_status_t open_inside(int dir, const char *location, int *out, cnn_err
         }
         memcpy(comp, p, len);
         comp[len] = '\0';
-        if (strcmp(comp, "..") == 0) {
-            st = cnn_error_set(err, CNN_E_FORMAT,
-                               "external data location '%s' leaves the model's directory (..)", location);
-            break;
-        }
         if (last && (len == 0 || strcmp(comp, ".") == 0)) {
             st = cnn_error_set(err, CNN_E_FORMAT, "external data location '%s' names no file", location);
             break;
