@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -74,9 +75,10 @@ static cnn_status_t open_inside(int dir, const char *location, int *out, cnn_err
 }
 
 cnn_status_t tools_onnx_external_read(const char *base_dir, const char *location, uint64_t offset,
-                                      bool has_length, uint64_t length, void *dst, size_t size,
+                                      bool has_length, uint64_t length, size_t size, void **out,
                                       cnn_error_t *err)
 {
+    *out = NULL;
     if (has_length && length != size)
         return cnn_error_set(err, CNN_E_FORMAT, "external data '%s' has length %llu, the tensor needs %zu bytes",
                              location, (unsigned long long)length, size);
@@ -84,6 +86,7 @@ cnn_status_t tools_onnx_external_read(const char *base_dir, const char *location
     if (dir < 0)
         return cnn_error_set(err, CNN_E_IO, "cannot open directory %s: %s", base_dir, strerror(errno));
     int fd = -1;
+    uint8_t *dst = NULL;
     cnn_status_t st = open_inside(dir, location, &fd, err);
     close(dir);
     if (st != CNN_OK)
@@ -95,6 +98,8 @@ cnn_status_t tools_onnx_external_read(const char *base_dir, const char *location
         st = cnn_error_set(err, CNN_E_FORMAT,
                            "external data '%s' is too short: %zu bytes at offset %llu, the file has %lld",
                            location, size, (unsigned long long)offset, (long long)sb.st_size);
+    } else if (!(dst = malloc(size ? size : 1))) {
+        st = cnn_error_set(err, CNN_E_NOMEM, "out of memory for %zu bytes of external data", size);
     } else {
         size_t done = 0;
         while (done < size) {
@@ -110,5 +115,9 @@ cnn_status_t tools_onnx_external_read(const char *base_dir, const char *location
         }
     }
     close(fd);
+    if (st == CNN_OK)
+        *out = dst;
+    else
+        free(dst);
     return st;
 }

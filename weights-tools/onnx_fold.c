@@ -11,20 +11,40 @@
 #include <math.h>
 #include <string.h>
 
-/* *dst = src's values with new dims (same element count). */
+/* *dst = src's values seen with new dims (same element count): shares src's
+ * data, which lives as long as the import. */
 static cnn_status_t copy_as(tools_onnx_ctx_t *c, const tools_onnx_tensor_t *src, int ndim, const int64_t *dims,
                             tools_onnx_tensor_t *dst)
 {
-    cnn_status_t st = tools_onnx_tensor_alloc(dst, src->is_int, ndim, dims, c->err);
+    size_t numel;
+    cnn_status_t st = tools_onnx_numel(ndim, dims, TOOLS_ONNX_MAX_NUMEL, &numel, c->err);
     if (st != CNN_OK)
         return st;
-    if (dst->numel != src->numel) {
-        tools_onnx_tensor_free(dst);
-        return tools_onnx_fail(c, CNN_E_SHAPE, "element count changes from %zu to %zu", src->numel, dst->numel);
+    if (numel != src->numel)
+        return tools_onnx_fail(c, CNN_E_SHAPE, "element count changes from %zu to %zu", src->numel, numel);
+    *dst = *src;
+    dst->ndim = ndim;
+    memcpy(dst->dims, dims, (size_t)ndim * sizeof *dims);
+    dst->borrowed = true;
+    return CNN_OK;
+}
+
+cnn_status_t tools_onnx_fold_alloc(tools_onnx_ctx_t *c, tools_onnx_tensor_t *t, bool is_int, int ndim,
+                                   const int64_t *dims)
+{
+    size_t numel, elem = is_int ? sizeof(int64_t) : sizeof(float);
+    size_t left = TOOLS_ONNX_MAX_FOLD_BYTES - c->fold_bytes;
+    cnn_status_t st = tools_onnx_numel(ndim, dims, TOOLS_ONNX_MAX_NUMEL, &numel, c->err);
+    if (st != CNN_OK) {
+        tools_onnx_prefix_node(c);
+        return st;
     }
-    if (src->numel)
-        memcpy(src->is_int ? (void *)dst->i : (void *)dst->f, src->is_int ? (void *)src->i : (void *)src->f,
-               src->numel * (src->is_int ? sizeof *src->i : sizeof *src->f));
+    if (numel > left / elem)
+        return tools_onnx_fail(c, CNN_E_UNSUPPORTED, "constant folding would need more than %zu MiB",
+                               TOOLS_ONNX_MAX_FOLD_BYTES >> 20);
+    if ((st = tools_onnx_tensor_alloc(t, is_int, ndim, dims, c->err)) != CNN_OK)
+        return st;
+    c->fold_bytes += numel * elem;
     return CNN_OK;
 }
 
@@ -47,7 +67,7 @@ cnn_status_t tools_onnx_map_constant(tools_onnx_ctx_t *c)
         }
     } else if (strcmp(name, "value_float") == 0 || strcmp(name, "value_int") == 0) {
         bool is_int = name[6] == 'i';
-        if ((st = tools_onnx_tensor_alloc(&t, is_int, 0, NULL, c->err)) != CNN_OK)
+        if ((st = tools_onnx_fold_alloc(c, &t, is_int, 0, NULL)) != CNN_OK)
             return st;
         if (is_int)
             st = tools_onnx_attr_int(c, name, 0, &t.i[0]);
@@ -58,7 +78,7 @@ cnn_status_t tools_onnx_map_constant(tools_onnx_ctx_t *c)
         if (!ok)
             return tools_onnx_fail(c, CNN_E_FORMAT, "attribute 'value_floats' must be of type floats");
         n = (int64_t)a->n_floats;
-        if ((st = tools_onnx_tensor_alloc(&t, false, 1, &n, c->err)) != CNN_OK)
+        if ((st = tools_onnx_fold_alloc(c, &t, false, 1, &n)) != CNN_OK)
             return st;
         if (n)
             memcpy(t.f, a->floats, (size_t)n * sizeof *t.f);
@@ -68,7 +88,7 @@ cnn_status_t tools_onnx_map_constant(tools_onnx_ctx_t *c)
         if ((st = tools_onnx_attr_ints(c, name, &v, &count)) != CNN_OK)
             return st;
         n = (int64_t)count;
-        if ((st = tools_onnx_tensor_alloc(&t, true, 1, &n, c->err)) != CNN_OK)
+        if ((st = tools_onnx_fold_alloc(c, &t, true, 1, &n)) != CNN_OK)
             return st;
         if (n)
             memcpy(t.i, v, (size_t)n * sizeof *t.i);
@@ -102,7 +122,7 @@ cnn_status_t tools_onnx_map_shape(tools_onnx_ctx_t *c)
     end = end < start ? start : end > rank ? rank : end;
     tools_onnx_tensor_t t;
     int64_t n = end - start;
-    if ((st = tools_onnx_tensor_alloc(&t, true, 1, &n, c->err)) != CNN_OK)
+    if ((st = tools_onnx_fold_alloc(c, &t, true, 1, &n)) != CNN_OK)
         return st;
     for (int64_t k = 0; k < n; k++)
         t.i[k] = dims[start + k];
@@ -137,7 +157,7 @@ cnn_status_t tools_onnx_map_gather(tools_onnx_ctx_t *c)
     for (int a = (int)axis + 1; a < d->ndim; a++)
         dims[k++] = d->dims[a];
     tools_onnx_tensor_t t;
-    if ((st = tools_onnx_tensor_alloc(&t, d->is_int, ndim, dims, c->err)) != CNN_OK)
+    if ((st = tools_onnx_fold_alloc(c, &t, d->is_int, ndim, dims)) != CNN_OK)
         return st;
     size_t outer = 1, inner = 1, len = (size_t)d->dims[axis];
     for (int a = 0; a < axis; a++)
@@ -276,7 +296,7 @@ cnn_status_t tools_onnx_map_cast(tools_onnx_ctx_t *c)
     if (!to_float && !to_int)
         return tools_onnx_fail(c, CNN_E_UNSUPPORTED, "cast to type %lld is not supported", (long long)to);
     tools_onnx_tensor_t t;
-    if ((st = tools_onnx_tensor_alloc(&t, to_int, v->t.ndim, v->t.dims, c->err)) != CNN_OK)
+    if ((st = tools_onnx_fold_alloc(c, &t, to_int, v->t.ndim, v->t.dims)) != CNN_OK)
         return st;
     for (size_t k = 0; k < t.numel; k++) {
         double x = tools_onnx_tensor_at(&v->t, k);
@@ -323,7 +343,7 @@ cnn_status_t tools_onnx_fold_concat(tools_onnx_ctx_t *c)
         dims[axis] += v->t.dims[axis];
     }
     tools_onnx_tensor_t t;
-    if ((st = tools_onnx_tensor_alloc(&t, f->is_int, f->ndim, dims, c->err)) != CNN_OK)
+    if ((st = tools_onnx_fold_alloc(c, &t, f->is_int, f->ndim, dims)) != CNN_OK)
         return st;
     size_t outer = 1, inner = 1, o = 0;
     for (int a = 0; a < axis; a++)

@@ -63,7 +63,7 @@ cnn_status_t tools_onnx_map_constant_of_shape(tools_onnx_ctx_t *c)
             return tools_onnx_fail(c, CNN_E_FORMAT, "attribute 'value' must hold one element");
         }
     }
-    st = tools_onnx_tensor_alloc(&out, a ? value.is_int : false, (int)s->numel, s->i, c->err);
+    st = tools_onnx_fold_alloc(c, &out, a ? value.is_int : false, (int)s->numel, s->i);
     for (size_t k = 0; st == CNN_OK && a && k < out.numel; k++) {
         if (out.is_int)
             out.i[k] = value.i[0];
@@ -100,7 +100,7 @@ cnn_status_t tools_onnx_map_transpose(tools_onnx_ctx_t *c)
         step[k] = (int64_t)strides[p[k]];
     }
     tools_onnx_tensor_t out;
-    if ((st = tools_onnx_tensor_alloc(&out, t->is_int, t->ndim, dims, c->err)) != CNN_OK)
+    if ((st = tools_onnx_fold_alloc(c, &out, t->is_int, t->ndim, dims)) != CNN_OK)
         return st;
     gather_strided(t, &out, 0, step);
     return tools_onnx_out_const(c, 0, &out);
@@ -184,7 +184,7 @@ cnn_status_t tools_onnx_map_slice(tools_onnx_ctx_t *c)
         stride_step[k] = step[k] * (int64_t)strides[k];
     }
     tools_onnx_tensor_t out;
-    if ((st = tools_onnx_tensor_alloc(&out, t->is_int, t->ndim, dims, c->err)) != CNN_OK)
+    if ((st = tools_onnx_fold_alloc(c, &out, t->is_int, t->ndim, dims)) != CNN_OK)
         return st;
     gather_strided(t, &out, base, stride_step);
     return tools_onnx_out_const(c, 0, &out);

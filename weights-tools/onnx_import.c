@@ -162,6 +162,9 @@ static cnn_status_t define_input(tools_onnx_ctx_t *c)
     int shape[3] = {1, 1, 1};
     for (int k = 1; k < rank; k++)
         shape[k - 1] = (int)dims[k];
+    if ((double)shape[0] * shape[1] * shape[2] > (double)TOOLS_ONNX_MAX_ACTIVATION)
+        return cnn_error_set(c->err, CNN_E_UNSUPPORTED, "graph input '%.100s' %s is too large (at most %zu values per image)",
+                             in->name, tools_onnx_dims_str(dims, rank, a, sizeof a), TOOLS_ONNX_MAX_ACTIVATION);
     char name[160];
     snprintf(name, sizeof name, "%s", "input");
     cnn_status_t st = tools_onnx_table_put(&c->names, name, (void *)1, c->err);

@@ -19,6 +19,14 @@
 /* Limits that keep hostile files from costing unbounded time or memory. */
 #define TOOLS_ONNX_MAX_NODES 20000
 #define TOOLS_ONNX_MAX_NUMEL ((size_t)1 << 31)
+/* Largest computed tensor per image (values), and most channels a
+ * per-channel constant (PRelu slopes, Add) may have. */
+#define TOOLS_ONNX_MAX_ACTIVATION ((size_t)1 << 26)
+#define TOOLS_ONNX_MAX_CHANNELS (1 << 20)
+/* Memory all folded constants together may take: real models fold shapes
+ * and pads (and maybe transpose a weight); this stops files that ask for
+ * gigabytes through ConstantOfShape, Gather or long chains of folds. */
+#define TOOLS_ONNX_MAX_FOLD_BYTES ((size_t)512 << 20)
 
 /* A constant tensor: fp32 values, or int64 values (shapes, indices, pads). */
 typedef struct tools_onnx_tensor {
@@ -28,6 +36,7 @@ typedef struct tools_onnx_tensor {
     bool is_int;
     float *f;   /* numel values when !is_int */
     int64_t *i; /* numel values when is_int */
+    bool borrowed; /* f / i belong to another tensor that outlives this one */
 } tools_onnx_tensor_t;
 
 /* onnx_wire.c */
@@ -41,6 +50,8 @@ cnn_status_t tools_onnx_check_wire(const uint8_t *buf, size_t len, cnn_error_t *
  * int64. `what` names the tensor in messages. */
 cnn_status_t tools_onnx_tensor_read(const Onnx__TensorProto *tp, const char *base_dir, const char *what,
                                     tools_onnx_tensor_t *out, cnn_error_t *err);
+/* Element count of `dims`, refused above `limit`. */
+cnn_status_t tools_onnx_numel(int ndim, const int64_t *dims, size_t limit, size_t *numel, cnn_error_t *err);
 /* Allocates a zeroed tensor of the given shape (ndim 0: a scalar). */
 cnn_status_t tools_onnx_tensor_alloc(tools_onnx_tensor_t *t, bool is_int, int ndim, const int64_t *dims,
                                      cnn_error_t *err);
@@ -49,11 +60,12 @@ void tools_onnx_tensor_free(tools_onnx_tensor_t *t);
 double tools_onnx_tensor_at(const tools_onnx_tensor_t *t, size_t i);
 
 /* onnx_external.c */
-/* Reads `size` bytes of external tensor data: file `location` (relative,
- * inside base_dir, no "..", no symlinks) at `offset`; `length` (when
- * has_length) must equal size. */
+/* Reads `size` bytes of external tensor data into a malloc'ed *out: file
+ * `location` (relative, inside base_dir, no "..", no symlinks) at `offset`;
+ * `length` (when has_length) must equal size. Allocates only once the file
+ * is known to hold the bytes. */
 cnn_status_t tools_onnx_external_read(const char *base_dir, const char *location, uint64_t offset,
-                                      bool has_length, uint64_t length, void *dst, size_t size,
+                                      bool has_length, uint64_t length, size_t size, void **out,
                                       cnn_error_t *err);
 
 /* onnx_table.c: string-keyed hash table of borrowed pointers. */
@@ -91,6 +103,7 @@ typedef struct tools_onnx_ctx {
     tools_onnx_table_t values; /* ONNX name → tools_onnx_value_t (borrowed from `owned`) */
     tools_onnx_table_t names;  /* engine node names in use */
     tools_onnx_table_t uses;   /* ONNX name → number of consuming node inputs (as uintptr_t) */
+    size_t fold_bytes;         /* allocated by constant folding so far */
     tools_onnx_value_t **owned;
     size_t num_owned, cap_owned;
     const Onnx__NodeProto *node; /* node being mapped, for messages */
@@ -164,6 +177,9 @@ typedef struct tools_onnx_op {
 const tools_onnx_op_t *tools_onnx_op_find(const char *type);
 
 /* onnx_fold.c */
+/* Allocates a folded constant, within TOOLS_ONNX_MAX_FOLD_BYTES in all. */
+cnn_status_t tools_onnx_fold_alloc(tools_onnx_ctx_t *c, tools_onnx_tensor_t *t, bool is_int, int ndim,
+                                   const int64_t *dims);
 cnn_status_t tools_onnx_map_constant(tools_onnx_ctx_t *c);
 cnn_status_t tools_onnx_map_shape(tools_onnx_ctx_t *c);
 cnn_status_t tools_onnx_map_gather(tools_onnx_ctx_t *c);

@@ -235,6 +235,8 @@ static cnn_status_t add_constant(tools_onnx_ctx_t *c, const tools_onnx_value_t *
     int64_t dims[4];
     int rank = tools_onnx_runtime_dims(c, x, dims);
     size_t channels = rank >= 2 ? (size_t)dims[1] : 1;
+    if (channels > TOOLS_ONNX_MAX_CHANNELS)
+        return tools_onnx_fail(c, CNN_E_UNSUPPORTED, "adding a constant to %zu channels is not supported", channels);
     float *buf = malloc(4 * channels * sizeof *buf);
     if (!buf)
         return cnn_error_set(c->err, CNN_E_NOMEM, "out of memory");
@@ -298,6 +300,8 @@ cnn_status_t tools_onnx_map_prelu(tools_onnx_ctx_t *c)
     int64_t dims[4];
     int rank = tools_onnx_runtime_dims(c, x, dims);
     int channels = rank >= 2 ? (int)dims[1] : 1;
+    if (channels > TOOLS_ONNX_MAX_CHANNELS)
+        return tools_onnx_fail(c, CNN_E_UNSUPPORTED, "PRelu over %d channels is not supported", channels);
     float *slopes = malloc((size_t)channels * sizeof *slopes);
     if (!slopes)
         return cnn_error_set(c->err, CNN_E_NOMEM, "out of memory");

@@ -57,22 +57,32 @@ static float bf16_to_float(uint16_t b)
     return v;
 }
 
+cnn_status_t tools_onnx_numel(int ndim, const int64_t *dims, size_t limit, size_t *numel, cnn_error_t *err)
+{
+    if (ndim < 0 || ndim > TOOLS_ONNX_MAX_DIMS)
+        return cnn_error_set(err, CNN_E_UNSUPPORTED, "tensors of rank %d are not supported (at most %d)",
+                             ndim, TOOLS_ONNX_MAX_DIMS);
+    *numel = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (dims[d] < 0)
+            return cnn_error_set(err, CNN_E_FORMAT, "negative dimension %lld", (long long)dims[d]);
+        if (dims[d] > 0 && *numel > limit / (size_t)dims[d])
+            return cnn_error_set(err, CNN_E_UNSUPPORTED, "tensor too large (over %zu elements)", limit);
+        *numel *= (size_t)dims[d];
+    }
+    return CNN_OK;
+}
+
 cnn_status_t tools_onnx_tensor_alloc(tools_onnx_tensor_t *t, bool is_int, int ndim, const int64_t *dims,
                                      cnn_error_t *err)
 {
     memset(t, 0, sizeof *t);
-    if (ndim < 0 || ndim > TOOLS_ONNX_MAX_DIMS)
-        return cnn_error_set(err, CNN_E_UNSUPPORTED, "tensors of rank %d are not supported (at most %d)",
-                             ndim, TOOLS_ONNX_MAX_DIMS);
-    size_t numel = 1;
-    for (int d = 0; d < ndim; d++) {
-        if (dims[d] < 0)
-            return cnn_error_set(err, CNN_E_FORMAT, "negative dimension %lld", (long long)dims[d]);
-        if (dims[d] > 0 && numel > TOOLS_ONNX_MAX_NUMEL / (size_t)dims[d])
-            return cnn_error_set(err, CNN_E_UNSUPPORTED, "tensor too large");
-        numel *= (size_t)dims[d];
-        t->dims[d] = dims[d];
-    }
+    size_t numel;
+    cnn_status_t st = tools_onnx_numel(ndim, dims, TOOLS_ONNX_MAX_NUMEL, &numel, err);
+    if (st != CNN_OK)
+        return st;
+    if (ndim)
+        memcpy(t->dims, dims, (size_t)ndim * sizeof *dims);
     t->ndim = ndim;
     t->numel = numel;
     t->is_int = is_int;
@@ -91,8 +101,10 @@ void tools_onnx_tensor_free(tools_onnx_tensor_t *t)
 {
     if (!t)
         return;
-    free(t->f);
-    free(t->i);
+    if (!t->borrowed) {
+        free(t->f);
+        free(t->i);
+    }
     t->f = NULL;
     t->i = NULL;
 }
@@ -161,20 +173,22 @@ static cnn_status_t decode_raw(tools_onnx_tensor_t *t, int32_t data_type, const 
     return CNN_OK;
 }
 
-/* Decodes the typed repeated field that holds `data_type`. */
+/* Number of values in the typed repeated field that holds `data_type`. */
+static size_t typed_count(const Onnx__TensorProto *tp)
+{
+    switch (tp->data_type) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: return tp->n_float_data;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: return tp->n_double_data;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: return tp->n_int64_data;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: return tp->n_uint64_data;
+    default: return tp->n_int32_data;
+    }
+}
+
+/* Decodes the typed repeated field (typed_count(tp) == t->numel). */
 static cnn_status_t decode_typed(tools_onnx_tensor_t *t, const Onnx__TensorProto *tp, cnn_error_t *err)
 {
-    size_t have;
-    switch (tp->data_type) {
-    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: have = tp->n_float_data; break;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: have = tp->n_double_data; break;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: have = tp->n_int64_data; break;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: have = tp->n_uint64_data; break;
-    default: have = tp->n_int32_data; break;
-    }
-    if (have != t->numel)
-        return cnn_error_set(err, CNN_E_FORMAT, "has %zu values for %zu elements", have, t->numel);
     for (size_t k = 0; k < t->numel; k++) {
         switch (tp->data_type) {
         case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: t->f[k] = tp->float_data[k]; break;
@@ -198,9 +212,10 @@ static cnn_status_t decode_typed(tools_onnx_tensor_t *t, const Onnx__TensorProto
     return CNN_OK;
 }
 
-/* Reads the external data of tp (keys location, offset, length, checksum). */
-static cnn_status_t read_external(tools_onnx_tensor_t *t, const Onnx__TensorProto *tp, size_t elem_size,
-                                  const char *base_dir, cnn_error_t *err)
+/* Reads the `bytes` bytes of tp's external data (keys location, offset,
+ * length, checksum) into a malloc'ed *raw. */
+static cnn_status_t read_external(const Onnx__TensorProto *tp, size_t bytes, const char *base_dir, uint8_t **raw,
+                                  cnn_error_t *err)
 {
     const char *location = NULL;
     uint64_t offset = 0, length = 0;
@@ -231,15 +246,7 @@ static cnn_status_t read_external(tools_onnx_tensor_t *t, const Onnx__TensorProt
     }
     if (!location || !*location)
         return cnn_error_set(err, CNN_E_FORMAT, "external data without a location");
-    size_t bytes = t->numel * elem_size;
-    uint8_t *raw = malloc(bytes ? bytes : 1);
-    if (!raw)
-        return cnn_error_set(err, CNN_E_NOMEM, "out of memory for %zu bytes of external data", bytes);
-    cnn_status_t st = tools_onnx_external_read(base_dir, location, offset, has_length, length, raw, bytes, err);
-    if (st == CNN_OK)
-        st = decode_raw(t, tp->data_type, raw, err);
-    free(raw);
-    return st;
+    return tools_onnx_external_read(base_dir, location, offset, has_length, length, bytes, (void **)raw, err);
 }
 
 cnn_status_t tools_onnx_tensor_read(const Onnx__TensorProto *tp, const char *base_dir, const char *what,
@@ -247,7 +254,13 @@ cnn_status_t tools_onnx_tensor_read(const Onnx__TensorProto *tp, const char *bas
 {
     memset(out, 0, sizeof *out);
     elem_type_t et = elem_type(tp->data_type);
+    bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    uint8_t *ext = NULL;
+    const uint8_t *raw = tp->has_raw_data ? tp->raw_data.data : NULL;
+    size_t numel = 0;
     cnn_status_t st;
+    /* Everything is checked against the data actually present before the
+     * tensor is allocated, so dims cannot make us allocate what is not there. */
     if (et.kind == ELEM_NONE)
         st = cnn_error_set(err, CNN_E_UNSUPPORTED, "data type %d is not supported", (int)tp->data_type);
     else if (tp->segment)
@@ -256,25 +269,26 @@ cnn_status_t tools_onnx_tensor_read(const Onnx__TensorProto *tp, const char *bas
         st = cnn_error_set(err, CNN_E_UNSUPPORTED, "rank %zu is not supported (at most %d)", tp->n_dims,
                            TOOLS_ONNX_MAX_DIMS);
     else
-        st = tools_onnx_tensor_alloc(out, et.kind == ELEM_INT, (int)tp->n_dims, tp->dims, err);
-    if (st == CNN_OK) {
-        if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-            if (!base_dir)
-                st = cnn_error_set(err, CNN_E_UNSUPPORTED, "external data is not allowed here");
-            else
-                st = read_external(out, tp, et.raw_size, base_dir, err);
-        } else if (tp->has_data_location && tp->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT) {
-            st = cnn_error_set(err, CNN_E_FORMAT, "unknown data_location %d", (int)tp->data_location);
-        } else if (tp->has_raw_data) {
-            if (tp->raw_data.len / et.raw_size != out->numel || tp->raw_data.len % et.raw_size)
-                st = cnn_error_set(err, CNN_E_FORMAT, "raw_data has %zu bytes, %zu %s values need %zu",
-                                   tp->raw_data.len, out->numel, et.name, out->numel * et.raw_size);
-            else
-                st = decode_raw(out, tp->data_type, tp->raw_data.data, err);
-        } else {
-            st = decode_typed(out, tp, err);
-        }
+        st = tools_onnx_numel((int)tp->n_dims, tp->dims, TOOLS_ONNX_MAX_NUMEL, &numel, err);
+    if (st != CNN_OK) {
+    } else if (tp->has_data_location && !external && tp->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT) {
+        st = cnn_error_set(err, CNN_E_FORMAT, "unknown data_location %d", (int)tp->data_location);
+    } else if (external && !base_dir) {
+        st = cnn_error_set(err, CNN_E_UNSUPPORTED, "external data is not allowed here");
+    } else if (external) {
+        if ((st = read_external(tp, numel * et.raw_size, base_dir, &ext, err)) == CNN_OK)
+            raw = ext;
+    } else if (raw && (tp->raw_data.len % et.raw_size || tp->raw_data.len / et.raw_size != numel)) {
+        st = cnn_error_set(err, CNN_E_FORMAT, "raw_data has %zu bytes, %zu %s values need %zu", tp->raw_data.len,
+                           numel, et.name, numel * et.raw_size);
+    } else if (!raw && typed_count(tp) != numel) {
+        st = cnn_error_set(err, CNN_E_FORMAT, "has %zu values for %zu elements", typed_count(tp), numel);
     }
+    if (st == CNN_OK)
+        st = tools_onnx_tensor_alloc(out, et.kind == ELEM_INT, (int)tp->n_dims, tp->dims, err);
+    if (st == CNN_OK)
+        st = raw ? decode_raw(out, tp->data_type, raw, err) : decode_typed(out, tp, err);
+    free(ext);
     if (st != CNN_OK) {
         tools_onnx_tensor_free(out);
         cnn_error_prefix(err, "tensor '%s'", what);

@@ -120,6 +120,10 @@ cnn_status_t tools_onnx_out_runtime(tools_onnx_ctx_t *c, size_t i, int node, int
     const char *name = out_name(c, i);
     if (!name)
         return CNN_OK;
+    size_t numel = cnn_node_numel(&c->g->nodes[node]);
+    if (numel > TOOLS_ONNX_MAX_ACTIVATION)
+        return tools_onnx_fail(c, CNN_E_UNSUPPORTED, "output of %zu values per image is too large (at most %zu)", numel,
+                               TOOLS_ONNX_MAX_ACTIVATION);
     tools_onnx_value_t *v = calloc(1, sizeof *v);
     if (!v)
         return cnn_error_set(c->err, CNN_E_NOMEM, "out of memory");
