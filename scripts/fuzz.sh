@@ -25,6 +25,13 @@ for d in /usr/share/libonnx-testdata/data/{node,pytorch-converted}/test_*; do
       fi ;;
   esac
 done
+/usr/bin/python3 - "$corpus/onnx" <<'PY'
+import sys, onnx
+sys.path.insert(0, "tests/conformance")
+import test_onnx_node
+for name, model, _, _ in test_onnx_node.own_cases():
+    onnx.save(model, f"{sys.argv[1]}/{name.replace('/', '-')}.onnx")
+PY
 /usr/bin/python3 - "$corpus/npy" <<'PY'
 import sys, numpy as np
 np.save(sys.argv[1] + "/a.npy", np.zeros((1, 1, 4, 4), np.float32))

@@ -305,7 +305,7 @@ int cli_cmd_convert(int argc, char **argv)
         return rc < 0 ? CLI_EXIT_OK : rc;
     if (o.onnx) {
         tools_import_opts_t io = {.format = "ONNX", .path = o.onnx, .labels = o.labels,
-                                  .pre = {.resize_shorter = -1},
+                                  .pre = o.pre,
                                   .save = {.out_dir = o.out, .name = o.name, .force = o.force}};
         return tools_convert_import(tools_onnx_import, &io);
     }
