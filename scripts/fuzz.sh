@@ -38,6 +38,8 @@ np.save(sys.argv[1] + "/a.npy", np.zeros((1, 1, 4, 4), np.float32))
 np.save(sys.argv[1] + "/b.npy", np.ones((2, 3), np.float32))
 PY
 
+# UBSan reports are findings too (the fuzz build recovers from them by default).
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 status=0
 for target in safetensors model_config image npy onnx; do
   echo "fuzz_$target: ${seconds}s" >&2

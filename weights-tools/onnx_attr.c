@@ -68,9 +68,10 @@ cnn_status_t tools_onnx_attr_string(tools_onnx_ctx_t *c, const char *name, const
         snprintf(buf, size, "%s", def);
         return CNN_OK;
     }
-    if (a->s.len >= size || memchr(a->s.data, 0, a->s.len))
+    if (a->s.len >= size || (a->s.len && memchr(a->s.data, 0, a->s.len)))
         return tools_onnx_fail(c, CNN_E_FORMAT, "attribute '%s' has an unexpected value", name);
-    memcpy(buf, a->s.data, a->s.len);
+    if (a->s.len)
+        memcpy(buf, a->s.data, a->s.len);
     buf[a->s.len] = '\0';
     return CNN_OK;
 }

@@ -161,6 +161,9 @@ cnn_status_t tools_onnx_map_slice(tools_onnx_ctx_t *c)
         int64_t d = t->dims[axis], s = v[0][j], e = v[1][j], st_ = v[3] ? v[3][j] : 1;
         if (st_ == 0 || st_ == INT64_MIN)
             return tools_onnx_fail(c, CNN_E_FORMAT, "step must not be 0");
+        /* A step longer than the axis takes one element at most, like a step of d. */
+        int64_t reach = d > 1 ? d : 1;
+        st_ = st_ > reach ? reach : st_ < -reach ? -reach : st_;
         s = s < 0 ? (s < -d ? -1 : s + d) : s;
         e = e < 0 ? (e < -d ? -1 : e + d) : e;
         int64_t len;

@@ -3,6 +3,7 @@
  * (little-endian) or external data. */
 #include "onnx_internal.h"
 
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -47,6 +48,17 @@ static float half_to_float(uint16_t h)
     else
         v = ldexpf((float)(mant | 0x400), exp - 25);
     return (h & 0x8000) ? -v : v;
+}
+
+/* A double as float, saturating to +-infinity (plain conversion of an
+ * out-of-range value is undefined). */
+static float double_to_float(double v)
+{
+    if (v > FLT_MAX)
+        return INFINITY;
+    if (v < -FLT_MAX)
+        return -INFINITY;
+    return (float)v;
 }
 
 static float bf16_to_float(uint16_t b)
@@ -123,7 +135,7 @@ static cnn_status_t decode_raw(tools_onnx_tensor_t *t, int32_t data_type, const 
         case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: {
             double v;
             memcpy(&v, raw + 8 * k, 8);
-            t->f[k] = (float)v;
+            t->f[k] = double_to_float(v);
             break;
         }
         case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
@@ -192,7 +204,7 @@ static cnn_status_t decode_typed(tools_onnx_tensor_t *t, const Onnx__TensorProto
     for (size_t k = 0; k < t->numel; k++) {
         switch (tp->data_type) {
         case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: t->f[k] = tp->float_data[k]; break;
-        case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: t->f[k] = (float)tp->double_data[k]; break;
+        case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: t->f[k] = double_to_float(tp->double_data[k]); break;
         case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
             t->f[k] = half_to_float((uint16_t)tp->int32_data[k]);
             break;
