@@ -1,0 +1,27 @@
+/* Keras HDF5 import: a file written by Keras 2 / tf.keras `model.save` (or
+ * ModelCheckpoint) → graph-form nodes and fp32 tensors in a model writer.
+ *
+ * Reads the root attribute `model_config` (a Sequential or functional model,
+ * channels_last) and the weights under `model_weights/<layer>/<weight name>`.
+ * Kernels are converted to the engine's layouts (HWIO → OIHW, Dense [in, out]
+ * → [out, in], the rows of a Dense after Flatten permuted from HWC to CHW
+ * order). A model with several outputs keeps its last one (e.g. GoogLeNet's
+ * auxiliary classifiers are dropped). */
+#ifndef TOOLS_KERAS_IMPORT_H
+#define TOOLS_KERAS_IMPORT_H
+
+#include "model_writer.h"
+
+#include <stddef.h>
+
+/* Imports the file at `path` into `w`. Errors name the file and the layer,
+ * weight or HDF5 object at fault: CNN_E_IO (unreadable), CNN_E_FORMAT
+ * (malformed), CNN_E_UNSUPPORTED (layers or options the engine lacks, all
+ * listed), CNN_E_SHAPE (weights that do not fit the layer). */
+cnn_status_t tools_keras_import(const char *path, tools_model_writer_t *w, cnn_error_t *err);
+
+/* The same from a file image in memory; `name` is used in messages. */
+cnn_status_t tools_keras_import_memory(const void *data, size_t len, const char *name,
+                                       tools_model_writer_t *w, cnn_error_t *err);
+
+#endif
