@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include "model_config.h"
+#include "model_dir.h"
 #include "safetensors.h"
 #include "status.h"
 #include "weights.h"
@@ -98,54 +99,6 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
     return CLI_EXIT_OK;
 }
 
-/* Adds the labels file (one label per line; a final newline, CR and a
- * UTF-8 BOM are ignored; empty lines are errors) as a JSON array. */
-static cnn_status_t add_labels(cJSON *root, const char *path, cnn_error_t *err)
-{
-    uint8_t *data;
-    size_t len;
-    cnn_status_t st = cli_read_file(path, &data, &len, err);
-    if (st != CNN_OK)
-        return st;
-    cJSON *arr = cJSON_AddArrayToObject(root, "labels");
-    char *p = (char *)data, *end = p + len;
-    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-        p += 3;
-    for (int line = 1; arr && p < end; line++) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *stop = nl ? nl : end;
-        if (stop > p && stop[-1] == '\r')
-            stop--;
-        *stop = '\0';
-        if (*p == '\0') {
-            st = cnn_error_set(err, CNN_E_FORMAT, "%s: line %d is empty", path, line);
-            break;
-        }
-        if (!cJSON_AddItemToArray(arr, cJSON_CreateString(p))) {
-            st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
-            break;
-        }
-        p = nl ? nl + 1 : end;
-    }
-    if (!arr && st == CNN_OK)
-        st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
-    free(data);
-    return st;
-}
-
-/* The directory's last path component, in buf. */
-static const char *dir_basename(const char *dir, char *buf, size_t size)
-{
-    size_t len = strlen(dir);
-    while (len > 1 && dir[len - 1] == '/')
-        len--;
-    size_t start = len;
-    while (start > 0 && dir[start - 1] != '/')
-        start--;
-    snprintf(buf, size, "%.*s", (int)(len - start), dir + start);
-    return buf;
-}
-
 /* Builds the model.json contents through the config parser, so that every
  * default comes from the one place that reads model.json. */
 static cnn_status_t make_config(const convert_opts_t *o, cnn_model_config_t *cfg, cnn_error_t *err)
@@ -161,15 +114,26 @@ static cnn_status_t make_config(const convert_opts_t *o, cnn_model_config_t *cfg
         st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
         goto done;
     }
-    if (o->labels && (st = add_labels(root, o->labels, err)) != CNN_OK)
-        goto done;
+    if (o->labels) {
+        char **labels = NULL;
+        int n = 0;
+        if ((st = tools_labels_read(o->labels, &labels, &n, err)) != CNN_OK)
+            goto done;
+        cJSON *arr = cJSON_CreateStringArray((const char *const *)labels, n);
+        tools_labels_free(labels, n);
+        if (!cJSON_AddItemToObject(root, "labels", arr)) {
+            cJSON_Delete(arr);
+            st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
+            goto done;
+        }
+    }
     text = cJSON_PrintUnformatted(root);
     if (!text) {
         st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
         goto done;
     }
     char base[256];
-    st = cnn_model_config_parse(text, strlen(text), dir_basename(o->out, base, sizeof base), cfg, err);
+    st = cnn_model_config_parse(text, strlen(text), tools_dir_basename(o->out, base, sizeof base), cfg, err);
 done:
     free(text);
     cJSON_Delete(root);
@@ -201,98 +165,6 @@ done:
     return s;
 }
 
-/* mkdir -p */
-static cnn_status_t make_dirs(const char *dir, cnn_error_t *err)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "path too long: %s", dir);
-    for (char *p = path + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(path, 0755) != 0 && errno != EEXIST)
-                return cnn_error_set(err, CNN_E_IO, "cannot create %s: %s", path, strerror(errno));
-            *p = saved;
-            if (saved == '\0')
-                break;
-        }
-    }
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return cnn_error_set(err, CNN_E_IO, "%s is not a directory", dir);
-    return CNN_OK;
-}
-
-/* Creates `dir`, refusing a non-empty one unless `force`. */
-static cnn_status_t prepare_dir(const char *dir, bool force, cnn_error_t *err)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        bool empty = true;
-        while ((e = readdir(d)) != NULL)
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-                empty = false;
-        closedir(d);
-        if (!empty && !force)
-            return cnn_error_set(err, CNN_E_INVALID_ARGUMENT,
-                                 "%s is not empty (use --force to write into it)", dir);
-        return CNN_OK;
-    }
-    if (errno != ENOENT)
-        return cnn_error_set(err, CNN_E_IO, "cannot open %s: %s", dir, strerror(errno));
-    return make_dirs(dir, err);
-}
-
-/* Writes `len` bytes and a final newline to path via a temporary file and rename. */
-static cnn_status_t write_text_file(const char *path, const char *data, size_t len, cnn_error_t *err)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return cnn_error_set(err, CNN_E_IO, "cannot write %s: %s", tmp, strerror(errno));
-    bool ok = fwrite(data, 1, len, f) == len && fputc('\n', f) != EOF;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return cnn_error_set(err, CNN_E_IO, "cannot write %s", path);
-    }
-    return CNN_OK;
-}
-
-/* Copies src to dst (via a temporary file); nothing to do when they are the same file. */
-static cnn_status_t copy_file(const char *src, const char *dst, cnn_error_t *err)
-{
-    struct stat a, b;
-    if (stat(src, &a) == 0 && stat(dst, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-        return CNN_OK;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", dst);
-    FILE *in = fopen(src, "rb");
-    if (!in)
-        return cnn_error_set(err, CNN_E_IO, "cannot read %s: %s", src, strerror(errno));
-    FILE *out = fopen(tmp, "wb");
-    if (!out) {
-        fclose(in);
-        return cnn_error_set(err, CNN_E_IO, "cannot write %s: %s", tmp, strerror(errno));
-    }
-    static char buf[1 << 20];
-    bool ok = true;
-    size_t got;
-    while (ok && (got = fread(buf, 1, sizeof buf, in)) > 0)
-        ok = fwrite(buf, 1, got, out) == got;
-    ok = ok && !ferror(in);
-    fclose(in);
-    ok = (fclose(out) == 0) && ok;
-    if (!ok || rename(tmp, dst) != 0) {
-        unlink(tmp);
-        return cnn_error_set(err, CNN_E_IO, "cannot copy %s to %s", src, dst);
-    }
-    return CNN_OK;
-}
-
 /* Writes the directory and loads it back; removes what it wrote on failure. */
 static cnn_status_t write_model_dir(const convert_opts_t *o, const cnn_model_config_t *cfg,
                                     cnn_error_t *err)
@@ -303,25 +175,22 @@ static cnn_status_t write_model_dir(const convert_opts_t *o, const cnn_model_con
     char *json = cnn_model_config_to_json(cfg);
     if (!json)
         return cnn_error_set(err, CNN_E_NOMEM, "out of memory serializing model.json");
-    cnn_status_t st = prepare_dir(o->out, o->force, err);
+    cnn_status_t st = tools_dir_prepare(o->out, o->force, err);
     if (st != CNN_OK) {
         free(json);
         return st;
     }
-    st = write_text_file(json_path, json, strlen(json), err);
+    st = tools_write_text_file(json_path, json, strlen(json), err);
     free(json);
     if (st == CNN_OK)
-        st = copy_file(o->weights, weights_path, err);
+        st = tools_copy_file(o->weights, weights_path, err);
     cnn_model_t *model = NULL;
     if (st == CNN_OK && (st = cnn_model_load(o->out, &model, err)) != CNN_OK)
         cnn_error_prefix(err, "the written model does not load");
     cnn_model_free(model);
     if (st != CNN_OK) {
         unlink(json_path);
-        struct stat a, b;
-        bool same = stat(o->weights, &a) == 0 && stat(weights_path, &b) == 0 &&
-                    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-        if (!same)
+        if (!tools_same_file(o->weights, weights_path))
             unlink(weights_path);
     }
     return st;

@@ -35,6 +35,11 @@ void tools_writer_set_preprocess(tools_model_writer_t *w, const cnn_preprocess_t
 cnn_status_t tools_writer_set_labels(tools_model_writer_t *w, const char *const *labels, int n,
                                      cnn_error_t *err);
 
+/* Channel count of the input node's shape (0 before it is added). */
+int tools_writer_input_channels(const tools_model_writer_t *w);
+int tools_writer_node_count(const tools_model_writer_t *w);
+int tools_writer_tensor_count(const tools_model_writer_t *w);
+
 typedef struct tools_save_opts {
     const char *out_dir;
     const char *name; /* NULL: the directory's last component */

@@ -28,6 +28,7 @@ static const char *const op_names[CNN_OP_COUNT] = {
     [CNN_OP_FLATTEN] = "flatten",
     [CNN_OP_ZERO_PAD] = "zero_pad",
     [CNN_OP_MAXOUT] = "maxout",
+    [CNN_OP_CLIP] = "clip",
 };
 
 const char *cnn_op_name(cnn_op_t op)
@@ -352,6 +353,20 @@ int cnn_graph_add_activation_alpha(cnn_graph_t *g, const char *name, cnn_op_t op
     g->nodes[id].out = g->nodes[input].out;
     g->nodes[id].flat = g->nodes[input].flat;
     g->nodes[id].p.act.alpha = alpha;
+    return id;
+}
+
+int cnn_graph_add_clip(cnn_graph_t *g, const char *name, int input, float lo, float hi)
+{
+    if (!(lo <= hi))
+        return fail(g, CNN_E_INVALID_ARGUMENT, name, "clip needs min <= max (and neither NaN)");
+    int id = node_append(g, name, CNN_OP_CLIP, &input, 1);
+    if (id < 0)
+        return id;
+    g->nodes[id].out = g->nodes[input].out;
+    g->nodes[id].flat = g->nodes[input].flat;
+    g->nodes[id].p.act.alpha = lo;
+    g->nodes[id].p.act.beta = hi;
     return id;
 }
 

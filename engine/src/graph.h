@@ -33,6 +33,7 @@ typedef enum cnn_op {
     CNN_OP_FLATTEN,
     CNN_OP_ZERO_PAD,
     CNN_OP_MAXOUT,
+    CNN_OP_CLIP,
     CNN_OP_COUNT
 } cnn_op_t;
 
@@ -44,6 +45,7 @@ typedef enum cnn_act {
     CNN_ACT_ELU,        /* alpha */
     CNN_ACT_SIGMOID,
     CNN_ACT_TANH,
+    CNN_ACT_CLIP,       /* alpha = min, beta = max */
 } cnn_act_t;
 
 typedef struct cnn_shape {
@@ -108,7 +110,7 @@ typedef struct cnn_node {
         cnn_lrn_params_t lrn;
         struct { int out_features; bool has_bias; } dense;
         struct { float eps; } bn;
-        struct { float alpha; } act; /* leaky_relu slope, elu alpha */
+        struct { float alpha, beta; } act; /* leaky_relu slope, elu alpha, clip min (alpha) and max (beta) */
         struct { int pieces; } maxout;
         cnn_pad_t zero_pad;
     } p;
@@ -118,7 +120,7 @@ typedef struct cnn_node {
      * is not executed: its output is the output of node `fused_into`. */
     int fused_into;
     cnn_act_t post_act;   /* conv/dense/add: activation applied to the result */
-    float post_act_alpha;
+    float post_act_alpha, post_act_beta;
     int residual_input;   /* conv: tensor added before post_act, -1 if none */
     char fused_desc[32];  /* e.g. "bn+relu" for inspect */
 } cnn_node_t;
@@ -161,6 +163,8 @@ int cnn_graph_add_global_avg_pool(cnn_graph_t *g, const char *name, int input);
 int cnn_graph_add_unary(cnn_graph_t *g, const char *name, cnn_op_t op, int input);
 /* leaky_relu (negative slope) and elu (alpha). */
 int cnn_graph_add_activation_alpha(cnn_graph_t *g, const char *name, cnn_op_t op, int input, float alpha);
+/* clip: min(max(x, lo), hi); -FLT_MAX / FLT_MAX for a missing bound. */
+int cnn_graph_add_clip(cnn_graph_t *g, const char *name, int input, float lo, float hi);
 /* PReLU: "<name>.weight" with 1 or C slopes. */
 int cnn_graph_add_prelu(cnn_graph_t *g, const char *name, int input, int num_slopes);
 int cnn_graph_add_lrn(cnn_graph_t *g, const char *name, int input, const cnn_lrn_params_t *p);

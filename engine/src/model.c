@@ -1,6 +1,8 @@
 /* Model directories: model.json + weights.safetensors -> a bound, rewritten graph. */
 #include "model.h"
 
+#include "graph_json.h"
+
 #include "planner.h"
 #include "rewrite.h"
 #include "status.h"
@@ -155,15 +157,16 @@ cnn_status_t cnn_model_load(const char *dir, cnn_model_t **out, cnn_error_t *err
         goto fail;
     status = cnn_model_config_parse(json, json_len, default_name, &m->config, err);
     if (status == CNN_OK)
-        status = cnn_zoo_build(&m->config.zoo, &m->graph, err);
+        status = m->config.graph ? cnn_graph_from_json(m->config.graph, &m->graph, err)
+                                 : cnn_zoo_build(&m->config.zoo, &m->graph, err);
     if (status != CNN_OK) {
         cnn_error_prefix(err, "%s", config_path);
         goto fail;
     }
     if ((status = cnn_safetensors_open(weights_path, &m->weights, err)) != CNN_OK)
         goto fail;
-    status = cnn_graph_bind_weights(m->graph, m->weights, cnn_zoo_find(m->config.arch)->ignored_prefixes,
-                                    err);
+    const cnn_zoo_arch_t *zoo = m->config.graph ? NULL : cnn_zoo_find(m->config.arch);
+    status = cnn_graph_bind_weights(m->graph, m->weights, zoo ? zoo->ignored_prefixes : NULL, err);
     if (status != CNN_OK) {
         cnn_error_prefix(err, "%s", weights_path);
         goto fail;

@@ -106,19 +106,63 @@ static cnn_status_t unknown_arch(const char *name, cnn_error_t *err)
                          name, known);
 }
 
-static cnn_status_t parse_architecture(const cJSON *root, cnn_model_config_t *cfg,
+/* Defaults for a graph-form network from its input node's "shape" ([C,H,W],
+ * [C,H] or [F]); the graph loader validates the node fully later. */
+static cnn_status_t graph_defaults(const cJSON *graph, cnn_zoo_arch_t *out, cnn_error_t *err)
+{
+    const cJSON *nodes = cJSON_IsObject(graph) ? cJSON_GetObjectItemCaseSensitive(graph, "nodes") : NULL;
+    const cJSON *first = cJSON_IsArray(nodes) ? cJSON_GetArrayItem(nodes, 0) : NULL;
+    const cJSON *shape = cJSON_IsObject(first) ? cJSON_GetObjectItemCaseSensitive(first, "shape") : NULL;
+    int dims[3] = {1, 1, 1}, n = cJSON_IsArray(shape) ? cJSON_GetArraySize(shape) : 0;
+    if (n < 1 || n > 3)
+        return cnn_error_set(err, CNN_E_FORMAT,
+                             "architecture.graph.nodes[0] must be the input node with a \"shape\" of 1 to 3 sizes");
+    for (int i = 0; i < n; i++) {
+        const cJSON *d = cJSON_GetArrayItem(shape, i);
+        double v = cJSON_IsNumber(d) ? d->valuedouble : NAN;
+        if (!(v >= 1 && v <= 16777216) || floor(v) != v)
+            return cnn_error_set(err, CNN_E_FORMAT, "architecture.graph input shape[%d] must be a positive integer", i);
+        dims[i] = (int)v;
+    }
+    *out = (cnn_zoo_arch_t){
+        .name = "graph", .default_classes = 0,
+        .in_channels = dims[0], .in_height = dims[1], .in_width = dims[2],
+        .preprocess = {.color = dims[0] == 1 ? CNN_COLOR_GRAYSCALE : CNN_COLOR_RGB, .resize_shorter = 0,
+                       .scale = 1.0f / 255.0f, .mean = {0.0f, 0.0f, 0.0f}, .std = {1.0f, 1.0f, 1.0f}},
+    };
+    return CNN_OK;
+}
+
+/* Reads "architecture": a zoo name with options, or a graph. *arch receives
+ * the zoo entry (or `graph_arch`, filled from the graph's input node). */
+static cnn_status_t parse_architecture(const cJSON *root, cnn_model_config_t *cfg, cnn_zoo_arch_t *graph_arch,
                                        const cnn_zoo_arch_t **arch, cnn_error_t *err)
 {
-    static const char *const keys[] = {"zoo", "num_classes", "width_divisor", NULL};
+    static const char *const keys[] = {"zoo", "num_classes", "width_divisor", "graph", NULL};
     const cJSON *a;
     cnn_status_t status = get_object(root, "architecture", keys, &a, err);
     if (status != CNN_OK)
         return status;
+    const cJSON *graph = a ? cJSON_GetObjectItemCaseSensitive(a, "graph") : NULL;
+    if (graph) {
+        if (cJSON_GetArraySize(a) != 1)
+            return cnn_error_set(err, CNN_E_FORMAT, "architecture.graph cannot be combined with zoo options");
+        if ((status = graph_defaults(graph, graph_arch, err)) != CNN_OK)
+            return status;
+        cfg->arch = strdup("graph");
+        cfg->graph = cJSON_Duplicate(graph, true);
+        if (!cfg->arch || !cfg->graph)
+            return cnn_error_set(err, CNN_E_NOMEM, "out of memory");
+        cfg->zoo.arch = cfg->arch;
+        *arch = graph_arch;
+        return CNN_OK;
+    }
     const char *zoo = NULL;
     if (a && (status = get_string(a, "zoo", "architecture.zoo", &zoo, err)) != CNN_OK)
         return status;
     if (!zoo)
-        return cnn_error_set(err, CNN_E_FORMAT, "architecture.zoo is required (e.g. {\"zoo\": \"lenet5\"})");
+        return cnn_error_set(err, CNN_E_FORMAT,
+                             "architecture needs \"zoo\" (e.g. {\"zoo\": \"lenet5\"}) or \"graph\"");
     *arch = cnn_zoo_find(zoo);
     if (!*arch)
         return unknown_arch(zoo, err);
@@ -146,6 +190,8 @@ static cnn_status_t parse_input(const cJSON *root, const cnn_zoo_arch_t *arch,
     cnn_status_t status = get_object(root, "input", keys, &in, err);
     if (status != CNN_OK || !in)
         return status;
+    if (cfg->graph)
+        return cnn_error_set(err, CNN_E_FORMAT, "input: a graph's input node gives the input size; remove \"input\"");
     if ((status = get_int(in, "channels", "input.channels", 1, 3, &cfg->zoo.in_channels, err)) != CNN_OK ||
         (status = get_int(in, "height", "input.height", 1, CFG_MAX_IMAGE_SIDE, &cfg->zoo.in_height, err)) != CNN_OK)
         return status;
@@ -218,7 +264,8 @@ static cnn_status_t parse_preprocessing(const cJSON *root, const cnn_zoo_arch_t 
             return status;
     }
     int color_channels = p->color == CNN_COLOR_GRAYSCALE ? 1 : 3;
-    if (color_channels != channels)
+    bool takes_images = !cfg->graph || channels == 1 || channels == 3; /* else: .npy inputs only */
+    if (takes_images && color_channels != channels)
         return cnn_error_set(err, CNN_E_FORMAT,
                              "preprocessing.color \"%s\" needs %d input channels, the input has %d",
                              p->color == CNN_COLOR_GRAYSCALE ? "grayscale" : "rgb", color_channels,
@@ -234,7 +281,7 @@ static cnn_status_t parse_labels(const cJSON *root, cnn_model_config_t *cfg, cnn
     if (!cJSON_IsArray(labels))
         return cnn_error_set(err, CNN_E_FORMAT, "labels must be an array of strings");
     int n = cJSON_GetArraySize(labels);
-    if (n != cfg->zoo.num_classes)
+    if (!cfg->graph && n != cfg->zoo.num_classes) /* a graph's output size is checked once built */
         return cnn_error_set(err, CNN_E_FORMAT, "labels has %d entries but the model has %d classes",
                              n, cfg->zoo.num_classes);
     cfg->labels = calloc((size_t)n, sizeof *cfg->labels);
@@ -311,8 +358,9 @@ cnn_status_t cnn_model_config_parse(const char *json, size_t len, const char *de
         goto fail;
     }
     const cnn_zoo_arch_t *arch = NULL;
+    cnn_zoo_arch_t graph_arch;
     if ((status = check_keys(root, "", keys, err)) != CNN_OK ||
-        (status = parse_architecture(root, out, &arch, err)) != CNN_OK ||
+        (status = parse_architecture(root, out, &graph_arch, &arch, err)) != CNN_OK ||
         (status = parse_input(root, arch, out, err)) != CNN_OK ||
         (status = parse_preprocessing(root, arch, cJSON_GetObjectItemCaseSensitive(root, "input"), out,
                                       err)) != CNN_OK ||
@@ -358,12 +406,13 @@ char *cnn_model_config_to_json(const cnn_model_config_t *cfg)
     char *text = NULL;
     cJSON *root = cJSON_CreateObject();
     cJSON *arch = cJSON_AddObjectToObject(root, "architecture");
-    cJSON *input = cJSON_AddObjectToObject(root, "input");
+    cJSON *input = cfg->graph ? cJSON_CreateObject() : cJSON_AddObjectToObject(root, "input");
     cJSON *pre = cJSON_AddObjectToObject(root, "preprocessing");
     cJSON *batch = cJSON_AddObjectToObject(root, "batching");
     bool ok = root && arch && input && pre && batch &&
               (!cfg->name || cJSON_AddStringToObject(root, "name", cfg->name)) &&
-              cJSON_AddStringToObject(arch, "zoo", cfg->arch) &&
+              (cfg->graph ? cJSON_AddItemToObject(arch, "graph", cJSON_Duplicate(cfg->graph, true))
+                          : cJSON_AddStringToObject(arch, "zoo", cfg->arch) != NULL) &&
               (cfg->zoo.num_classes <= 0 ||
                cJSON_AddNumberToObject(arch, "num_classes", cfg->zoo.num_classes)) &&
               (cfg->zoo.width_divisor <= 1 ||
@@ -386,6 +435,8 @@ char *cnn_model_config_to_json(const cnn_model_config_t *cfg)
     }
     if (ok)
         text = cJSON_Print(root);
+    if (cfg->graph)
+        cJSON_Delete(input);
     cJSON_Delete(root);
     return text;
 }
@@ -399,5 +450,6 @@ void cnn_model_config_free(cnn_model_config_t *cfg)
     free(cfg->labels);
     free(cfg->name);
     free(cfg->arch);
+    cJSON_Delete(cfg->graph);
     memset(cfg, 0, sizeof *cfg);
 }

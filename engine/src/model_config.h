@@ -9,18 +9,24 @@
  *   "labels": ["T-shirt/top", ...],
  *   "batching": {"max_batch_size": 8, "max_queue_delay_us": 2000}
  * }
- * Only "architecture.zoo" is required; everything else defaults from the zoo
- * architecture. Unknown keys are rejected so typos do not pass silently.
+ * "architecture" is either a zoo architecture ("zoo" + options) or a whole
+ * network in the graph form ({"graph": {...}}, see graph_json.h). Everything
+ * else defaults from the zoo architecture, or for a graph from its input node
+ * (pixels / 255, grayscale for 1 channel, RGB for 3). Unknown keys are
+ * rejected so typos do not pass silently.
  */
 #ifndef CNN_MODEL_CONFIG_H
 #define CNN_MODEL_CONFIG_H
 
 #include "zoo.h"
 
+#include <cjson/cJSON.h>
+
 typedef struct cnn_model_config {
     char *name;
-    char *arch;
-    cnn_zoo_options_t zoo; /* zoo.arch points at `arch` */
+    char *arch;            /* zoo name, or "graph" */
+    cnn_zoo_options_t zoo; /* zoo.arch points at `arch`; for a graph only the input size is set */
+    cJSON *graph;          /* the graph form (owned), NULL for a zoo architecture */
     cnn_preprocess_t preprocess;
     char **labels; /* num_labels entries or NULL */
     int num_labels;

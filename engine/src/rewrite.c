@@ -113,6 +113,7 @@ static cnn_act_t act_of(const cnn_node_t *n)
     case CNN_OP_ELU: return CNN_ACT_ELU;
     case CNN_OP_SIGMOID: return CNN_ACT_SIGMOID;
     case CNN_OP_TANH: return CNN_ACT_TANH;
+    case CNN_OP_CLIP: return CNN_ACT_CLIP;
     default: return CNN_ACT_NONE;
     }
 }
@@ -152,6 +153,7 @@ static void rewrite_activations(cnn_graph_t *g, int *consumers)
             continue;
         host->post_act = act;
         host->post_act_alpha = a->p.act.alpha;
+        host->post_act_beta = a->p.act.beta;
         a->fused_into = src;
         describe_fusion(host, cnn_op_name(a->op));
         count_consumers(g, consumers);
@@ -175,6 +177,7 @@ static void rewrite_residual_adds(cnn_graph_t *g, int *consumers)
             conv->residual_input = other;
             conv->post_act = add->post_act;
             conv->post_act_alpha = add->post_act_alpha;
+            conv->post_act_beta = add->post_act_beta;
             add->fused_into = c;
             describe_fusion(conv, "add");
             if (add->post_act != CNN_ACT_NONE)

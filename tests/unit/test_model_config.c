@@ -162,7 +162,7 @@ static void test_rejects_unknown_and_duplicate_keys(void **state)
 static void test_rejects_bad_architecture(void **state)
 {
     (void)state;
-    expect_bad("{}", CNN_E_FORMAT, "architecture.zoo is required");
+    expect_bad("{}", CNN_E_FORMAT, "architecture needs \"zoo\"");
     expect_bad("{\"architecture\": \"lenet5\"}", CNN_E_FORMAT, "architecture must be an object");
     expect_bad("{\"architecture\": {\"zoo\": 5}}", CNN_E_FORMAT, "architecture.zoo must be a string");
     expect_bad("{\"architecture\": {\"zoo\": \"lenet6\"}}", CNN_E_NOT_FOUND,

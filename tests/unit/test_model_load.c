@@ -394,6 +394,47 @@ static void test_bind_unaligned_and_ignored(void **state)
     cnn_graph_free(g);
 }
 
+/* Runs the model in fx->dir on a fixed input batch of 2; returns malloc'ed outputs. */
+static float *run_dir(fixture_t *fx)
+{
+    cnn_model_t *model = NULL;
+    cnn_session_t *s = NULL;
+    cnn_error_t err = {0};
+    assert_int_equal(cnn_model_load(fx->dir, &model, &err), CNN_OK);
+    assert_int_equal(cnn_session_create(model, NULL, &s, &err), CNN_OK);
+    float *in = malloc(2 * 28 * 28 * sizeof(float)), *out = malloc(2 * 10 * sizeof(float));
+    assert_non_null(in);
+    assert_non_null(out);
+    cnn_test_fill_uniform(in, 2 * 28 * 28, 0.0f, 1.0f, 7);
+    assert_int_equal(cnn_session_run(s, in, 2, out, &err), CNN_OK);
+    cnn_session_free(s);
+    cnn_model_free(model);
+    free(in);
+    return out;
+}
+
+/* The same weights under a graph-form model.json give the zoo's outputs. */
+static void test_graph_form_runs_like_zoo(void **state)
+{
+    fixture_t *fx = *state;
+    fixture_write(fx, MODEL_JSON);
+    float *zoo = run_dir(fx);
+    char json[4096];
+    snprintf(json, sizeof json, "{\"architecture\": {\"graph\": %s}}", CNN_TEST_LENET5_GRAPH);
+    fixture_write(fx, json);
+    cnn_model_t *model = NULL;
+    cnn_error_t err = {0};
+    assert_int_equal(cnn_model_load(fx->dir, &model, &err), CNN_OK);
+    assert_string_equal(cnn_model_get_info(model)->architecture, "graph");
+    assert_int_equal(cnn_model_get_info(model)->num_classes, 10);
+    cnn_model_free(model);
+    float *graph = run_dir(fx);
+    for (int i = 0; i < 20; i++)
+        assert_true(graph[i] == zoo[i]);
+    free(zoo);
+    free(graph);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -412,6 +453,7 @@ int main(void)
         T(test_unknown_architecture),
         T(test_missing_files),
         T(test_truncated_weights),
+        T(test_graph_form_runs_like_zoo),
         cmocka_unit_test(test_bind_unaligned_and_ignored),
     };
 #undef T

@@ -181,6 +181,10 @@ static float **ref_eval(const cnn_graph_t *g, const float *input, int batch)
             for (size_t k = 0; k < total; k++)
                 o[k] = act_apply(n->op, a[k], n->p.act.alpha);
             break;
+        case CNN_OP_CLIP:
+            for (size_t k = 0; k < total; k++)
+                o[k] = fminf(fmaxf(a[k], n->p.act.alpha), n->p.act.beta);
+            break;
         case CNN_OP_PRELU: {
             const cnn_weight_t *w = n->w[CNN_W_WEIGHT];
             int c = n->flat ? (int)numel : n->out.c, sp = n->flat ? 1 : hw;
@@ -408,20 +412,31 @@ static void test_pool_outputs(void **state)
     }
 }
 
+/* Appends activation `op` (alpha for leaky_relu/elu; clip to [-alpha, 2·alpha]). */
+static int add_activation(cnn_graph_t *g, const char *name, cnn_op_t op, int in, float alpha)
+{
+    if (op == CNN_OP_LEAKY_RELU || op == CNN_OP_ELU)
+        return cnn_graph_add_activation_alpha(g, name, op, in, alpha);
+    if (op == CNN_OP_CLIP)
+        return cnn_graph_add_clip(g, name, in, -alpha, 2.0f * alpha);
+    return cnn_graph_add_unary(g, name, op, in);
+}
+
+static const cnn_op_t activation_ops[] = {CNN_OP_RELU, CNN_OP_LEAKY_RELU, CNN_OP_ELU,
+                                          CNN_OP_SIGMOID, CNN_OP_TANH, CNN_OP_CLIP};
+
 static void test_eltwise_standalone(void **state)
 {
     (void)state;
-    static const cnn_op_t ops[] = {CNN_OP_RELU, CNN_OP_LEAKY_RELU, CNN_OP_ELU, CNN_OP_SIGMOID, CNN_OP_TANH};
-    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+    const cnn_op_t *ops = activation_ops;
+    for (size_t i = 0; i < sizeof activation_ops / sizeof *activation_ops; i++) {
         cnn_graph_t *g = cnn_graph_new();
         int x = cnn_graph_add_input(g, "x", 4, 6, 6);
         cnn_conv_params_t p = conv_p(10, 3, 1, 1);
         int c = cnn_graph_add_conv2d(g, "c", x, &p);
         cnn_pool_params_t mp = pool_p(2, 2, 0, false, false);
         int m = cnn_graph_add_pool(g, "pool", CNN_OP_MAX_POOL, c, &mp);
-        int a = ops[i] == CNN_OP_LEAKY_RELU || ops[i] == CNN_OP_ELU
-                    ? cnn_graph_add_activation_alpha(g, "act", ops[i], m, 0.3f)
-                    : cnn_graph_add_unary(g, "act", ops[i], m);
+        int a = add_activation(g, "act", ops[i], m, 0.3f);
         assert_true(a > 0);
         check_graph(g, false, CNN_PRECISION_FP32, FP32_TOL);
         cnn_graph_free(g);
@@ -431,19 +446,15 @@ static void test_eltwise_standalone(void **state)
 static void test_fused_activations(void **state)
 {
     (void)state;
-    static const cnn_op_t ops[] = {CNN_OP_RELU, CNN_OP_LEAKY_RELU, CNN_OP_ELU, CNN_OP_SIGMOID, CNN_OP_TANH};
-    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+    const cnn_op_t *ops = activation_ops;
+    for (size_t i = 0; i < sizeof activation_ops / sizeof *activation_ops; i++) {
         cnn_graph_t *g = cnn_graph_new();
         int x = cnn_graph_add_input(g, "x", 3, 7, 7);
         cnn_conv_params_t p = conv_p(9, 3, 1, 1);
         int c = cnn_graph_add_conv2d(g, "c", x, &p);
-        int a = ops[i] == CNN_OP_LEAKY_RELU || ops[i] == CNN_OP_ELU
-                    ? cnn_graph_add_activation_alpha(g, "act", ops[i], c, 0.2f)
-                    : cnn_graph_add_unary(g, "act", ops[i], c);
+        int a = add_activation(g, "act", ops[i], c, 0.2f);
         int d = cnn_graph_add_dense(g, "fc", a, 7, true);
-        int e = ops[i] == CNN_OP_LEAKY_RELU || ops[i] == CNN_OP_ELU
-                    ? cnn_graph_add_activation_alpha(g, "fc_act", ops[i], d, 0.2f)
-                    : cnn_graph_add_unary(g, "fc_act", ops[i], d);
+        int e = add_activation(g, "fc_act", ops[i], d, 0.2f);
         assert_true(e > 0);
         check_graph(g, true, CNN_PRECISION_FP32, FP32_TOL);
         assert_true(g->nodes[a].fused_into == c);

@@ -107,3 +107,20 @@ int cnn_test_write_safetensors(const char *dir, const char *name, const cnn_test
     free(buf);
     return rc;
 }
+
+/* LeNet-5 written node by node with the zoo's names. */
+const char *const CNN_TEST_LENET5_GRAPH =
+    "{\"nodes\": ["
+    " {\"name\": \"input\", \"op\": \"input\", \"shape\": [1, 28, 28]},"
+    " {\"name\": \"features.0\", \"op\": \"conv2d\", \"out_channels\": 6, \"kernel\": [5, 5]},"
+    " {\"name\": \"features.1\", \"op\": \"max_pool\", \"kernel\": 2},"
+    " {\"name\": \"features.2\", \"op\": \"relu\"},"
+    " {\"name\": \"features.3\", \"op\": \"conv2d\", \"out_channels\": 16, \"kernel\": 5, \"stride\": [1, 1]},"
+    " {\"name\": \"features.4\", \"op\": \"max_pool\", \"kernel\": [2, 2], \"stride\": [2, 2]},"
+    " {\"name\": \"features.5\", \"op\": \"relu\", \"inputs\": [\"features.4\"]},"
+    " {\"name\": \"features.6\", \"op\": \"conv2d\", \"out_channels\": 120, \"kernel\": 1, \"bias\": true},"
+    " {\"name\": \"flatten\", \"op\": \"flatten\"},"
+    " {\"name\": \"classifier.0\", \"op\": \"dense\", \"out_features\": 84},"
+    " {\"name\": \"classifier.1\", \"op\": \"sigmoid\"},"
+    " {\"name\": \"classifier.2\", \"op\": \"dense\", \"out_features\": 10},"
+    " {\"name\": \"classifier.3\", \"op\": \"softmax\"}]}";

@@ -36,4 +36,7 @@ uint8_t *cnn_test_safetensors_build(const cnn_test_tensor_t *tensors, int n, siz
 /* Writes cnn_test_safetensors_build's image to dir/name; returns 0 on success. */
 int cnn_test_write_safetensors(const char *dir, const char *name, const cnn_test_tensor_t *tensors, int n);
 
+/* LeNet-5 in model.json's graph form, with the zoo's node (and so weight) names. */
+extern const char *const CNN_TEST_LENET5_GRAPH;
+
 #endif

@@ -20,7 +20,7 @@ static bool cpu_supports_op(const cnn_graph_t *g, const cnn_node_t *n, cnn_preci
         return n->p.lrn.size % 2 == 1;
     case CNN_OP_INPUT: case CNN_OP_CONV2D: case CNN_OP_DENSE: case CNN_OP_MAX_POOL:
     case CNN_OP_AVG_POOL: case CNN_OP_GLOBAL_AVG_POOL: case CNN_OP_RELU: case CNN_OP_LEAKY_RELU:
-    case CNN_OP_PRELU: case CNN_OP_ELU: case CNN_OP_SIGMOID: case CNN_OP_TANH: case CNN_OP_SOFTMAX:
+    case CNN_OP_PRELU: case CNN_OP_ELU: case CNN_OP_SIGMOID: case CNN_OP_TANH: case CNN_OP_CLIP: case CNN_OP_SOFTMAX:
     case CNN_OP_BATCH_NORM: case CNN_OP_DROPOUT: case CNN_OP_CONCAT: case CNN_OP_ADD:
     case CNN_OP_FLATTEN: case CNN_OP_ZERO_PAD: case CNN_OP_MAXOUT:
         return true;

@@ -19,9 +19,9 @@ static cnn_status_t post_ops_make(cnn_cpu_build_t *b, const cnn_node_t *n, bool 
         CNN_DNNL_TRY(b->err, dnnl_post_ops_append_sum(po, 1.0f));
     if (n->post_act != CNN_ACT_NONE) {
         dnnl_alg_kind_t alg;
-        float alpha;
-        cnn_dnnl_act_alg(n->post_act, n->post_act_alpha, &alg, &alpha);
-        CNN_DNNL_TRY(b->err, dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, 0.0f));
+        float alpha, beta;
+        cnn_dnnl_act_alg(n->post_act, n->post_act_alpha, n->post_act_beta, &alg, &alpha, &beta);
+        CNN_DNNL_TRY(b->err, dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, beta));
     }
     *out = po;
     return CNN_OK;

@@ -88,11 +88,11 @@ static dnnl_status_t add_make(cnn_cpu_build_t *b, const cnn_node_t *n, const dnn
     dnnl_status_t ds = dnnl_success;
     if (n->post_act != CNN_ACT_NONE) {
         dnnl_alg_kind_t alg;
-        float alpha;
-        cnn_dnnl_act_alg(n->post_act, n->post_act_alpha, &alg, &alpha);
+        float alpha, beta;
+        cnn_dnnl_act_alg(n->post_act, n->post_act_alpha, n->post_act_beta, &alg, &alpha, &beta);
         ds = dnnl_post_ops_create(&po);
         if (ds == dnnl_success)
-            ds = dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, 0.0f);
+            ds = dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, beta);
     }
     dnnl_binary_desc_t d;
     if (ds == dnnl_success)

@@ -170,12 +170,13 @@ static dnnl_status_t eltwise_make(cnn_cpu_build_t *b, const cnn_node_t *n, const
                     : n->op == CNN_OP_ELU      ? CNN_ACT_ELU
                     : n->op == CNN_OP_SIGMOID  ? CNN_ACT_SIGMOID
                     : n->op == CNN_OP_TANH     ? CNN_ACT_TANH
+                    : n->op == CNN_OP_CLIP     ? CNN_ACT_CLIP
                                                : CNN_ACT_RELU;
     dnnl_alg_kind_t alg;
-    float alpha;
-    cnn_dnnl_act_alg(act, n->p.act.alpha, &alg, &alpha);
+    float alpha, beta;
+    cnn_dnnl_act_alg(act, n->p.act.alpha, n->p.act.beta, &alg, &alpha, &beta);
     dnnl_eltwise_desc_t d;
-    dnnl_status_t ds = dnnl_eltwise_forward_desc_init(&d, dnnl_forward_inference, alg, src, alpha, 0.0f);
+    dnnl_status_t ds = dnnl_eltwise_forward_desc_init(&d, dnnl_forward_inference, alg, src, alpha, beta);
     return ds == dnnl_success ? cnn_cpu_pd_create(b, pd, &d, NULL) : ds;
 }
 

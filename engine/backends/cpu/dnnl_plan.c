@@ -318,7 +318,8 @@ static cnn_status_t build_node(cnn_cpu_build_t *b, const cnn_node_t *n)
     case CNN_OP_LEAKY_RELU:
     case CNN_OP_ELU:
     case CNN_OP_SIGMOID:
-    case CNN_OP_TANH: return cnn_cpu_build_eltwise(b, n);
+    case CNN_OP_TANH:
+    case CNN_OP_CLIP: return cnn_cpu_build_eltwise(b, n);
     case CNN_OP_PRELU: return cnn_cpu_build_prelu(b, n);
     case CNN_OP_SOFTMAX: return cnn_cpu_build_softmax(b, n);
     case CNN_OP_LRN: return cnn_cpu_build_lrn(b, n);

@@ -59,10 +59,13 @@ dnnl_memory_desc_t cnn_dnnl_md_with_type(const dnnl_memory_desc_t *md, dnnl_data
     return out;
 }
 
-void cnn_dnnl_act_alg(cnn_act_t act, float alpha, dnnl_alg_kind_t *alg, float *alg_alpha)
+void cnn_dnnl_act_alg(cnn_act_t act, float alpha, float beta, dnnl_alg_kind_t *alg, float *alg_alpha,
+                      float *alg_beta)
 {
     *alg_alpha = 0.0f;
+    *alg_beta = 0.0f;
     switch (act) {
+    case CNN_ACT_CLIP: *alg = dnnl_eltwise_clip_v2; *alg_alpha = alpha; *alg_beta = beta; break;
     case CNN_ACT_LEAKY_RELU: *alg = dnnl_eltwise_relu; *alg_alpha = alpha; break;
     case CNN_ACT_ELU: *alg = dnnl_eltwise_elu; *alg_alpha = alpha; break;
     case CNN_ACT_SIGMOID: *alg = dnnl_eltwise_logistic; break;

@@ -31,7 +31,8 @@ dnnl_memory_desc_t cnn_dnnl_md_any(int ndims, const dnnl_dim_t *dims, dnnl_data_
 dnnl_memory_desc_t cnn_dnnl_md_with_type(const dnnl_memory_desc_t *md, dnnl_data_type_t dt);
 
 /* oneDNN eltwise algorithm and alpha for a fused activation. */
-void cnn_dnnl_act_alg(cnn_act_t act, float alpha, dnnl_alg_kind_t *alg, float *alg_alpha);
+void cnn_dnnl_act_alg(cnn_act_t act, float alpha, float beta, dnnl_alg_kind_t *alg, float *alg_alpha,
+                      float *alg_beta);
 
 /* Name of the instruction set oneDNN dispatches to on this CPU ("avx2", ...). */
 const char *cnn_dnnl_cpu_isa_name(void);
