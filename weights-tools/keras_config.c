@@ -5,6 +5,7 @@
 #include "status.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static const cJSON *cfg_item(const tools_keras_layer_t *l, const char *key)

@@ -70,10 +70,10 @@ static bool has_signature(const unsigned char *p, size_t len)
 }
 
 /* External links would make a weight file read other files: refused. */
-static herr_t refuse_external_link(const char *parent, const char *target, const char *obj, unsigned *flags,
-                                   hid_t fapl, void *data)
+static herr_t refuse_external_link(const char *parent_file, const char *parent_group, const char *target,
+                                   const char *obj, unsigned *flags, hid_t fapl, void *data)
 {
-    (void)parent, (void)target, (void)obj, (void)flags, (void)fapl, (void)data;
+    (void)parent_file, (void)parent_group, (void)target, (void)obj, (void)flags, (void)fapl, (void)data;
     return -1;
 }
 
@@ -149,7 +149,7 @@ static bool copy_fixed(const char *buf, size_t size, int n, char **list)
 }
 
 /* Reads the strings of an open attribute into list[0..n). */
-static cnn_status_t read_attr_values(tools_h5_t *f, hid_t attr, hid_t ftype, hid_t space, int n, char **list,
+static cnn_status_t read_attr_values(hid_t attr, hid_t ftype, hid_t space, int n, char **list,
                                      const char *what, cnn_error_t *err)
 {
     cnn_status_t st = CNN_OK;
@@ -238,7 +238,7 @@ static cnn_status_t read_attr(tools_h5_t *f, const char *obj, const char *name, 
     }
     *list = grown;
     memset(grown + *count, 0, (size_t)n * sizeof *grown);
-    st = read_attr_values(f, attr, type, space, (int)n, grown + *count, what, err);
+    st = read_attr_values(attr, type, space, (int)n, grown + *count, what, err);
     *count += (int)n; /* entries left NULL on failure are freed harmlessly */
 done:
     close_id(space, H5Sclose);

@@ -61,6 +61,8 @@ static cnn_status_t check_output(const tools_keras_layer_t *l, const tools_keras
 
 static cnn_status_t convert_layers(tools_keras_ctx_t *ctx, const tools_keras_model_t *m, cnn_error_t *err)
 {
+    if (m->num_layers <= 0)
+        return cnn_error_set(err, CNN_E_FORMAT, "model_config: no layers");
     tools_keras_tensor_t *t = calloc((size_t)m->num_layers, sizeof *t);
     const tools_keras_tensor_t **in = NULL;
     int max_inputs = 1;
@@ -116,8 +118,7 @@ static cnn_status_t read_model(tools_h5_t *h5, tools_keras_model_t *m, bool *the
     return st;
 }
 
-cnn_status_t tools_keras_import_memory(const void *data, size_t len, const char *name,
-                                       tools_model_writer_t *w, cnn_error_t *err)
+cnn_status_t tools_keras_import_memory(const void *data, size_t len, tools_model_writer_t *w, cnn_error_t *err)
 {
     cnn_error_t local;
     if (!err)
@@ -134,8 +135,6 @@ cnn_status_t tools_keras_import_memory(const void *data, size_t len, const char 
         ctx.h5 = h5;
         st = convert_layers(&ctx, &m, err);
     }
-    if (st != CNN_OK)
-        cnn_error_prefix(err, "%s", name);
     for (int i = 0; i < ctx.num_names; i++)
         free(ctx.names[i]);
     free(ctx.names);
@@ -148,21 +147,21 @@ cnn_status_t tools_keras_import(const char *path, tools_model_writer_t *w, cnn_e
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0)
-        return cnn_error_set(err, CNN_E_IO, "cannot open %s: %s", path, strerror(errno));
+        return cnn_error_set(err, CNN_E_IO, "cannot open: %s", strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        return cnn_error_set(err, CNN_E_IO, "%s is not a regular file", path);
+        return cnn_error_set(err, CNN_E_IO, "not a regular file");
     }
     if (sb.st_size == 0) {
         close(fd);
-        return cnn_error_set(err, CNN_E_FORMAT, "%s: empty file", path);
+        return cnn_error_set(err, CNN_E_FORMAT, "empty file");
     }
     void *data = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (data == MAP_FAILED)
-        return cnn_error_set(err, CNN_E_IO, "cannot map %s: %s", path, strerror(errno));
-    cnn_status_t st = tools_keras_import_memory(data, (size_t)sb.st_size, path, w, err);
+        return cnn_error_set(err, CNN_E_IO, "cannot map: %s", strerror(errno));
+    cnn_status_t st = tools_keras_import_memory(data, (size_t)sb.st_size, w, err);
     munmap(data, (size_t)sb.st_size);
     return st;
 }

@@ -14,14 +14,13 @@
 
 #include <stddef.h>
 
-/* Imports the file at `path` into `w`. Errors name the file and the layer,
- * weight or HDF5 object at fault: CNN_E_IO (unreadable), CNN_E_FORMAT
+/* Imports the file at `path` into `w`. Errors name the layer, weight or
+ * HDF5 object at fault (the caller adds the file's name): CNN_E_IO (unreadable), CNN_E_FORMAT
  * (malformed), CNN_E_UNSUPPORTED (layers or options the engine lacks, all
  * listed), CNN_E_SHAPE (weights that do not fit the layer). */
 cnn_status_t tools_keras_import(const char *path, tools_model_writer_t *w, cnn_error_t *err);
 
-/* The same from a file image in memory; `name` is used in messages. */
-cnn_status_t tools_keras_import_memory(const void *data, size_t len, const char *name,
-                                       tools_model_writer_t *w, cnn_error_t *err);
+/* The same from a file image in memory. */
+cnn_status_t tools_keras_import_memory(const void *data, size_t len, tools_model_writer_t *w, cnn_error_t *err);
 
 #endif
