@@ -1,7 +1,9 @@
 /* `cnnserve convert`: a zoo architecture + torchvision-named safetensors
- * weights → a model directory (model.json + weights.safetensors). */
+ * weights, or an imported ONNX / Keras file → a model directory (model.json +
+ * weights.safetensors). */
 #define _GNU_SOURCE /* getopt_long */
 #include "cli.h"
+#include "convert_import.h"
 
 #include "model_config.h"
 #include "model_dir.h"
@@ -37,13 +39,75 @@ static const char usage[] =
     "  --out DIR             model directory to write\n"
     "  --force               write into DIR even if it is not empty\n"
     "  --list                list the zoo architectures and exit\n"
-    "  -h, --help            show this help\n";
+    "  -h, --help            show this help\n"
+    "\n"
+    "Preprocessing written to model.json (default: the zoo architecture's; for\n"
+    "imported models the colour follows the input channels, pixels / 255):\n"
+    "  --color grayscale|rgb\n"
+    "  --scale S             multiply pixel values (0-255) by S\n"
+    "  --mean M[,M,M]        subtract per channel after scaling\n"
+    "  --std S[,S,S]         then divide per channel\n"
+    "  --resize-shorter N    resize the shorter side to N, then centre-crop (0: resize to the input)\n";
 
 typedef struct convert_opts {
     const char *arch, *labels, *name, *weights, *out;
     int num_classes, width_divisor;
     bool force;
+    tools_preprocess_flags_t pre;
 } convert_opts_t;
+
+/* Parses "a" or "a,b,c" (finite floats, non-zero when `nonzero`) into out[]. */
+static bool parse_channel_floats(const char *s, bool nonzero, float out[3], int *n)
+{
+    *n = 0;
+    const char *p = s;
+    while (*n < 3) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || !(v > -1e30 && v < 1e30) || (nonzero && v == 0.0))
+            return false;
+        out[(*n)++] = (float)v;
+        if (*end == '\0')
+            return *n == 1 || *n == 3;
+        if (*end != ',')
+            return false;
+        p = end + 1;
+    }
+    return false;
+}
+
+/* Handles a preprocessing option; returns CLI_EXIT_OK or a usage error. */
+static int parse_preprocess_option(int c, const char *arg, tools_preprocess_flags_t *f)
+{
+    switch (c) {
+    case 'C':
+        if (strcmp(arg, "grayscale") != 0 && strcmp(arg, "rgb") != 0)
+            return cli_usage_error(CMD, "--color must be grayscale or rgb, not '%s'", arg);
+        f->color = arg;
+        break;
+    case 'S': {
+        char *end;
+        double v = strtod(arg, &end);
+        if (*arg == '\0' || *end != '\0' || !(v > 0.0 && v < 1e30))
+            return cli_usage_error(CMD, "--scale needs a positive number, not '%s'", arg);
+        f->scale = (float)v;
+        break;
+    }
+    case 'M':
+        if (!parse_channel_floats(arg, false, f->mean, &f->num_mean))
+            return cli_usage_error(CMD, "--mean needs 1 or 3 comma-separated numbers, not '%s'", arg);
+        break;
+    case 'D':
+        if (!parse_channel_floats(arg, true, f->std, &f->num_std))
+            return cli_usage_error(CMD, "--std needs 1 or 3 comma-separated non-zero numbers, not '%s'", arg);
+        break;
+    case 'R':
+        if (!cli_parse_int(arg, 0, 16384, &f->resize_shorter))
+            return cli_usage_error(CMD, "--resize-shorter needs an integer in [0, 16384], not '%s'", arg);
+        break;
+    }
+    return CLI_EXIT_OK;
+}
 
 static void list_archs(void)
 {
@@ -62,9 +126,13 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
         {"name", required_argument, NULL, 'N'},   {"weights", required_argument, NULL, 'w'},
         {"out", required_argument, NULL, 'o'},    {"force", no_argument, NULL, 'f'},
         {"list", no_argument, NULL, 'L'},         {"help", no_argument, NULL, 'h'},
+        {"color", required_argument, NULL, 'C'},  {"scale", required_argument, NULL, 'S'},
+        {"mean", required_argument, NULL, 'M'},   {"std", required_argument, NULL, 'D'},
+        {"resize-shorter", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
+    o->pre.resize_shorter = -1;
     cli_getopt_reset();
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -85,6 +153,12 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
         case 'f': o->force = true; break;
         case 'L': list_archs(); return -1;
         case 'h': fputs(usage, stdout); return -1;
+        case 'C': case 'S': case 'M': case 'D': case 'R': {
+            int rc = parse_preprocess_option(c, optarg, &o->pre);
+            if (rc != CLI_EXIT_OK)
+                return rc;
+            break;
+        }
         default: return cli_bad_option(CMD, c, argv);
         }
     }
@@ -97,6 +171,20 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
         return cli_usage_error(CMD, "unknown architecture '%s' (known ones are listed above)", o->arch);
     }
     return CLI_EXIT_OK;
+}
+
+/* Adds a "preprocessing" object with the options given on the command line. */
+static cnn_status_t add_preprocessing(cJSON *root, const tools_preprocess_flags_t *f, cnn_error_t *err)
+{
+    if (!f->color && f->scale <= 0.0f && f->resize_shorter < 0 && !f->num_mean && !f->num_std)
+        return CNN_OK;
+    cJSON *pre = cJSON_AddObjectToObject(root, "preprocessing");
+    bool ok = pre && (!f->color || cJSON_AddStringToObject(pre, "color", f->color)) &&
+              (f->scale <= 0.0f || cJSON_AddNumberToObject(pre, "scale", f->scale)) &&
+              (f->resize_shorter < 0 || cJSON_AddNumberToObject(pre, "resize_shorter", f->resize_shorter)) &&
+              (!f->num_mean || cJSON_AddItemToObject(pre, "mean", cJSON_CreateFloatArray(f->mean, f->num_mean))) &&
+              (!f->num_std || cJSON_AddItemToObject(pre, "std", cJSON_CreateFloatArray(f->std, f->num_std)));
+    return ok ? CNN_OK : cnn_error_set(err, CNN_E_NOMEM, "out of memory");
 }
 
 /* Builds the model.json contents through the config parser, so that every
@@ -114,6 +202,8 @@ static cnn_status_t make_config(const convert_opts_t *o, cnn_model_config_t *cfg
         st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
         goto done;
     }
+    if ((st = add_preprocessing(root, &o->pre, err)) != CNN_OK)
+        goto done;
     if (o->labels) {
         char **labels = NULL;
         int n = 0;

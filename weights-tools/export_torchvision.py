@@ -5,8 +5,14 @@ Random weights under a fixed seed (for conformance tests), or the weights of
 a given checkpoint (a torchvision state_dict saved with torch.save):
 
   export_torchvision.py --arch resnet50 --seed 1 --randomize-bn --out w.safetensors
-  export_torchvision.py --arch resnet50 --checkpoint resnet50-0676ba61.pth --out w.safetensors
-  cnnserve convert --arch resnet50 --weights w.safetensors --out models/resnet50
+  export_torchvision.py --arch resnet50 --print-url
+  export_torchvision.py --arch resnet50 --checkpoint resnet50-0676ba61.pth --out w.safetensors \
+      --labels-out imagenet.txt
+  cnnserve convert --arch resnet50 --weights w.safetensors --labels imagenet.txt --out models/resnet50
+
+--print-url lists torchvision's checkpoints for the architecture (download
+them on a connected machine); --labels-out writes the 1000 ImageNet class
+names from torchvision's own weight metadata (offline).
 
 Names are torchvision's, including GoogLeNet's aux1/aux2 and Inception v3's
 AuxLogits heads (the zoo ignores them) and BN num_batches_tracked (int64).
@@ -16,6 +22,7 @@ import sys
 import os
 
 import torch
+import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_io  # noqa: E402
@@ -35,6 +42,25 @@ def load_checkpoint(model, path):
         msg = str(e)
         raise SystemExit(f"{path} does not fit this architecture/options: "
                          f"{msg[:800]}{' ...' if len(msg) > 800 else ''}")
+
+
+def pretrained_weights(arch):
+    """torchvision's weight enum entries for `arch` (empty for lenet5)."""
+    try:
+        return list(torchvision.models.get_model_weights(arch))
+    except ValueError:
+        return []
+
+
+def write_labels(arch, path):
+    """Writes the ImageNet categories torchvision ships for `arch`, one per line."""
+    weights = pretrained_weights(arch)
+    if not weights:
+        raise SystemExit(f"torchvision has no pretrained weights (and no class names) for {arch}")
+    categories = weights[0].meta["categories"]
+    with open(path, "w") as f:
+        f.write("\n".join(categories) + "\n")
+    return len(categories)
 
 
 def export(arch, out, num_classes=0, width_divisor=1, seed=0, randomize_bn=False, checkpoint=None):
@@ -59,14 +85,27 @@ def main():
     ap.add_argument("--randomize-bn", action="store_true",
                     help="random BN affine parameters and running statistics")
     ap.add_argument("--checkpoint", help="torchvision state_dict (.pth) instead of random weights")
-    ap.add_argument("--out", required=True, help="output .safetensors path")
+    ap.add_argument("--out", help="output .safetensors path")
+    ap.add_argument("--labels-out", help="write torchvision's ImageNet class names here, one per line")
+    ap.add_argument("--print-url", action="store_true", help="list torchvision's checkpoints for --arch and exit")
     args = ap.parse_args()
+    if args.print_url:
+        for w in pretrained_weights(args.arch):
+            t = w.transforms()
+            print(f"{w}: {w.url}\n    ImageNet top-1 {w.meta['_metrics']['ImageNet-1K']['acc@1']}; "
+                  f"resize {t.resize_size[0]}, crop {t.crop_size[0]}: "
+                  f"cnnserve convert ... --resize-shorter {t.resize_size[0]}")
+        return
+    if not args.out:
+        ap.error("--out is required")
     if args.num_classes < 0 or args.width_divisor < 1:
         ap.error("--num-classes must be >= 0 and --width-divisor >= 1")
     model = export(args.arch, args.out, args.num_classes, args.width_divisor, args.seed, args.randomize_bn,
                    args.checkpoint)
     print(f"{args.out}: {args.arch}, {torch_zoo.num_params(model):,} parameters, "
           f"{len(model.state_dict())} tensors")
+    if args.labels_out:
+        print(f"{args.labels_out}: {write_labels(args.arch, args.labels_out)} class names")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from PIL import Image
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "weights-tools"))
 import export_torchvision  # noqa: E402
+import torch_zoo  # noqa: E402
 
 CNNSERVE = None
 LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -72,6 +73,35 @@ class CliTest(unittest.TestCase):
         self.assertEqual(cfg["name"], "lenet5-test")
         self.assertTrue(os.path.isfile(os.path.join(self.model, "weights.safetensors")))
 
+    def test_torchvision_checkpoint_with_imagenet_labels(self):
+        """A torch.save'd state_dict (as downloaded from torchvision) → model with ImageNet names."""
+        torch.manual_seed(3)
+        net = torch_zoo.build("resnet18", 1000, 16).eval()
+        pth = os.path.join(self.tmp, "resnet18.pth")
+        torch.save(net.state_dict(), pth)
+        st, labels, out_dir = (os.path.join(self.tmp, n) for n in ("r18.safetensors", "imagenet.txt", "r18_pretrained"))
+        p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "weights-tools", "export_torchvision.py"), "--arch", "resnet18",
+                            "--width-divisor", "16", "--checkpoint", pth, "--out", st, "--labels-out", labels],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rc, out, err = run("convert", "--arch", "resnet18", "--width-divisor", "16", "--weights", st,
+                           "--labels", labels, "--resize-shorter", "232", "--out", out_dir)
+        self.assertEqual(rc, 0, err)
+        with open(os.path.join(out_dir, "model.json")) as f:
+            cfg = json.load(f)
+        self.assertEqual(len(cfg["labels"]), 1000)
+        self.assertEqual(cfg["labels"][0], "tench")
+        self.assertEqual(cfg["labels"][999], "toilet tissue")
+        self.assertEqual(cfg["preprocessing"]["resize_shorter"], 232)
+        x = np.random.default_rng(1).standard_normal((1, 3, 224, 224)).astype(np.float32)
+        npy = os.path.join(self.tmp, "r18.npy")
+        np.save(npy, x)
+        rc, out, err = run("classify", out_dir, npy, "--json", "--top-k", "1")
+        self.assertEqual(rc, 0, err)
+        with torch.no_grad():
+            want = int(net(torch.from_numpy(x)).argmax())
+        self.assertEqual(json.loads(out)["results"][0]["top_k"][0]["label"], cfg["labels"][want])
+
     def test_convert_refusals(self):
         rc, _, err = run("convert", "--arch", "lenet5", "--weights", self.weights, "--out", self.model)
         self.assertEqual(rc, 1)
@@ -91,6 +121,16 @@ class CliTest(unittest.TestCase):
                          "--labels", self.labels, "--out", os.path.join(self.tmp, "seven"))
         self.assertEqual(rc, 1)
         self.assertIn("labels", err)
+        for flag, value in (("--mean", "1,2"), ("--std", "0"), ("--color", "cmyk"), ("--scale", "-1"),
+                            ("--resize-shorter", "x")):
+            rc, _, err = run("convert", "--arch", "lenet5", "--weights", self.weights, flag, value,
+                             "--out", os.path.join(self.tmp, "pre"))
+            self.assertEqual(rc, 2, flag)
+            self.assertIn(flag, err)
+        rc, _, err = run("convert", "--arch", "lenet5", "--weights", self.weights, "--color", "rgb",
+                         "--out", os.path.join(self.tmp, "pre"))
+        self.assertEqual(rc, 1)
+        self.assertIn("needs 3 input channels", err)
 
     def test_classify_text(self):
         rc, out, err = run("classify", self.model, *self.images, "--top-k", "3")
