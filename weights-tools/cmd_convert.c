@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* getopt_long */
 #include "cli.h"
 #include "convert_import.h"
+#include "keras_import.h"
 
 #include "model_config.h"
 #include "model_dir.h"
@@ -25,6 +26,7 @@ static const char *const CMD = "convert";
 
 static const char usage[] =
     "Usage: cnnserve convert --arch NAME --weights FILE.safetensors --out DIR [options]\n"
+    "       cnnserve convert --keras FILE.h5 --out DIR [options]\n"
     "\n"
     "Builds the zoo architecture NAME, checks that the weights (torchvision state_dict\n"
     "names) fit it exactly, and writes DIR/model.json and DIR/weights.safetensors.\n"
@@ -36,6 +38,7 @@ static const char usage[] =
     "  --labels FILE         class labels, one per line\n"
     "  --name NAME           model name (default: DIR's last component)\n"
     "  --weights FILE        safetensors file with the weights\n"
+    "  --keras FILE.h5       import a Keras 2 / tf.keras model.save file instead\n"
     "  --out DIR             model directory to write\n"
     "  --force               write into DIR even if it is not empty\n"
     "  --list                list the zoo architectures and exit\n"
@@ -50,7 +53,7 @@ static const char usage[] =
     "  --resize-shorter N    resize the shorter side to N, then centre-crop (0: resize to the input)\n";
 
 typedef struct convert_opts {
-    const char *arch, *labels, *name, *weights, *out;
+    const char *arch, *labels, *name, *weights, *out, *keras;
     int num_classes, width_divisor;
     bool force;
     tools_preprocess_flags_t pre;
@@ -128,7 +131,7 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
         {"list", no_argument, NULL, 'L'},         {"help", no_argument, NULL, 'h'},
         {"color", required_argument, NULL, 'C'},  {"scale", required_argument, NULL, 'S'},
         {"mean", required_argument, NULL, 'M'},   {"std", required_argument, NULL, 'D'},
-        {"resize-shorter", required_argument, NULL, 'R'},
+        {"resize-shorter", required_argument, NULL, 'R'}, {"keras", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -149,6 +152,7 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
         case 'l': o->labels = optarg; break;
         case 'N': o->name = optarg; break;
         case 'w': o->weights = optarg; break;
+        case 'K': o->keras = optarg; break;
         case 'o': o->out = optarg; break;
         case 'f': o->force = true; break;
         case 'L': list_archs(); return -1;
@@ -164,6 +168,13 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
     }
     if (optind < argc)
         return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (o->keras) {
+        if (o->arch || o->weights || o->num_classes || o->width_divisor)
+            return cli_usage_error(CMD, "--keras takes no --arch, --weights, --num-classes or --width-divisor");
+        if (!o->out)
+            return cli_usage_error(CMD, "--out is required");
+        return CLI_EXIT_OK;
+    }
     if (!o->arch || !o->weights || !o->out)
         return cli_usage_error(CMD, "--arch, --weights and --out are required");
     if (!cnn_zoo_find(o->arch)) {
@@ -292,6 +303,11 @@ int cli_cmd_convert(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc != CLI_EXIT_OK)
         return rc < 0 ? CLI_EXIT_OK : rc;
+    if (o.keras) {
+        tools_import_opts_t io = {.format = "Keras HDF5", .path = o.keras, .labels = o.labels, .pre = o.pre,
+                                  .save = {.out_dir = o.out, .name = o.name, .force = o.force}};
+        return tools_convert_import(tools_keras_import, &io);
+    }
     cnn_model_config_t cfg;
     cnn_error_t err;
     if (make_config(&o, &cfg, &err) != CNN_OK)

@@ -112,7 +112,7 @@ cnn_status_t tools_keras_check_channels_last(const tools_keras_layer_t *l, cnn_e
     return st;
 }
 
-cnn_status_t tools_keras_add_activation(tools_keras_ctx_t *ctx, const tools_keras_layer_t *l, const char *base,
+cnn_status_t tools_keras_add_activation(tools_keras_ctx_t *ctx, const tools_keras_layer_t *l, bool own,
                                         const char *activation, tools_keras_tensor_t *t, cnn_error_t *err)
 {
     static const char *const simple[] = {"relu", "sigmoid", "tanh", "softmax"};
@@ -130,7 +130,7 @@ cnn_status_t tools_keras_add_activation(tools_keras_ctx_t *ctx, const tools_kera
                              "sigmoid, tanh, softmax, elu)",
                              l->name, l->cls, activation);
     const char *in = t->node;
-    cJSON *node = tools_keras_add_node(ctx, base, op, &in, 1, t, err);
+    cJSON *node = tools_keras_add_node(ctx, own ? l->name : tools_keras_extra_name(ctx, l, op), op, &in, 1, t, err);
     if (!node)
         return err ? err->status : CNN_E_NOMEM;
     if (strcmp(op, "elu") == 0 && !cJSON_AddNumberToObject(node, "alpha", 1.0))

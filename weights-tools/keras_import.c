@@ -73,6 +73,9 @@ static cnn_status_t convert_layers(tools_keras_ctx_t *ctx, const tools_keras_mod
     cnn_status_t st = CNN_OK;
     if (!t || !in)
         st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
+    for (int i = 0; i < m->num_layers && st == CNN_OK; i++)
+        if (!tools_keras_claim_name(ctx, m->layers[i].name))
+            st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
     for (int i = 0; i < m->num_layers && st == CNN_OK; i++) {
         const tools_keras_layer_t *l = &m->layers[i];
         for (int k = 0; k < l->num_inputs; k++)

@@ -68,13 +68,16 @@ cnn_status_t tools_keras_layer_convert(tools_keras_ctx_t *ctx, const tools_keras
 /* --- helpers for the converters (keras_layers.c) --- */
 
 /* Claims a graph node name: `base`, or base_2, base_3, ... when taken. The
- * returned string is owned by ctx. NULL when out of memory. */
+ * returned string is owned by ctx. NULL when out of memory. The driver
+ * claims every layer's name first, so a layer's own node is named exactly
+ * like the layer and extra nodes get names no layer has. */
 const char *tools_keras_claim_name(tools_keras_ctx_t *ctx, const char *base);
+/* Claims "<layer>/<suffix>" (made unique) for an extra node of a layer. */
+const char *tools_keras_extra_name(tools_keras_ctx_t *ctx, const tools_keras_layer_t *l, const char *suffix);
 
-/* Adds a node (see tools_writer_add_node) under a claimed name based on
- * `base` and points out->node at it (inputs may include the old out->node);
- * NULL with err set on failure. */
-cJSON *tools_keras_add_node(tools_keras_ctx_t *ctx, const char *base, const char *op,
+/* Adds node `name` (see tools_writer_add_node) and points out->node at it
+ * (inputs may include the old out->node); NULL with err set on failure. */
+cJSON *tools_keras_add_node(tools_keras_ctx_t *ctx, const char *name, const char *op,
                             const char *const *inputs, int num_inputs, tools_keras_tensor_t *out,
                             cnn_error_t *err);
 
@@ -98,8 +101,9 @@ cnn_status_t tools_keras_cfg_string(const tools_keras_layer_t *l, const char *ke
 cnn_status_t tools_keras_check_channels_last(const tools_keras_layer_t *l, cnn_error_t *err);
 
 /* Adds the node for a Keras activation name after `t` (which it updates);
- * "linear" adds nothing. `base` names the node. */
-cnn_status_t tools_keras_add_activation(tools_keras_ctx_t *ctx, const tools_keras_layer_t *l, const char *base,
+ * "linear" adds nothing. The node is named like the layer when `own` (an
+ * Activation layer), "<layer>/<activation>" otherwise. */
+cnn_status_t tools_keras_add_activation(tools_keras_ctx_t *ctx, const tools_keras_layer_t *l, bool own,
                                         const char *activation, tools_keras_tensor_t *t, cnn_error_t *err);
 
 /* Copies `in` (node name, shape, perm) into *out: for layers that change nothing. */

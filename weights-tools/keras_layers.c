@@ -155,7 +155,7 @@ static cnn_status_t convert_conv(tools_keras_ctx_t *ctx, const tools_keras_layer
     out->h = oh;
     out->w = ow;
     out->c = filters;
-    st = tools_keras_add_activation(ctx, l, l->name, act, out, err);
+    st = tools_keras_add_activation(ctx, l, false, act, out, err);
 done:
     free(oihw);
     tools_keras_weights_free(&wt);
@@ -216,7 +216,7 @@ static cnn_status_t convert_dense(tools_keras_ctx_t *ctx, const tools_keras_laye
     out->rank = 2;
     out->h = out->w = 1;
     out->c = units;
-    st = tools_keras_add_activation(ctx, l, l->name, act, out, err);
+    st = tools_keras_add_activation(ctx, l, false, act, out, err);
 done:
     free(t);
     tools_keras_weights_free(&wt);

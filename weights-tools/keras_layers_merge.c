@@ -109,13 +109,11 @@ cnn_status_t tools_keras_convert_add(tools_keras_ctx_t *ctx, const tools_keras_l
     cnn_status_t st = tools_keras_tensor_copy(in[0], out, err);
     /* ((a + b) + c) + ...; the last add carries the layer's name. */
     for (int i = 1; i < n && st == CNN_OK; i++) {
-        char base[300];
-        if (i == n - 1)
-            snprintf(base, sizeof base, "%s", l->name);
-        else
-            snprintf(base, sizeof base, "%s/partial%d", l->name, i);
+        char part[32];
+        snprintf(part, sizeof part, "partial%d", i);
         const char *pair[2] = {out->node, in[i]->node};
-        if (!tools_keras_add_node(ctx, base, "add", pair, 2, out, err))
+        if (!tools_keras_add_node(ctx, i == n - 1 ? l->name : tools_keras_extra_name(ctx, l, part), "add", pair, 2,
+                                  out, err))
             st = err->status;
     }
     return st;

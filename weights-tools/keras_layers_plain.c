@@ -176,7 +176,7 @@ cnn_status_t tools_keras_convert_activation(tools_keras_ctx_t *ctx, const tools_
     if (st == CNN_OK)
         st = tools_keras_tensor_copy(in, out, err);
     if (st == CNN_OK)
-        st = tools_keras_add_activation(ctx, l, l->name, act, out, err);
+        st = tools_keras_add_activation(ctx, l, true, act, out, err);
     return st;
 }
 

@@ -60,11 +60,22 @@ const char *tools_keras_claim_name(tools_keras_ctx_t *ctx, const char *base)
     return name;
 }
 
-cJSON *tools_keras_add_node(tools_keras_ctx_t *ctx, const char *base, const char *op,
+const char *tools_keras_extra_name(tools_keras_ctx_t *ctx, const tools_keras_layer_t *l, const char *suffix)
+{
+    size_t len = strlen(l->name) + strlen(suffix) + 2;
+    char *base = malloc(len);
+    if (!base)
+        return NULL;
+    snprintf(base, len, "%s/%s", l->name, suffix);
+    const char *name = tools_keras_claim_name(ctx, base);
+    free(base);
+    return name;
+}
+
+cJSON *tools_keras_add_node(tools_keras_ctx_t *ctx, const char *name, const char *op,
                             const char *const *inputs, int num_inputs, tools_keras_tensor_t *out,
                             cnn_error_t *err)
 {
-    const char *name = tools_keras_claim_name(ctx, base);
     char *copy = name ? strdup(name) : NULL;
     cJSON *node = copy ? tools_writer_add_node(ctx->w, name, op, inputs, num_inputs) : NULL;
     if (!node) {
