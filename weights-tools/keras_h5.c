@@ -153,10 +153,14 @@ static cnn_status_t read_attr_values(hid_t attr, hid_t ftype, hid_t space, int n
                                      const char *what, cnn_error_t *err)
 {
     cnn_status_t st = CNN_OK;
+    /* HDF5 converts between string sizes and paddings, not character sets. */
     hid_t mtype = H5Tcopy(H5T_C_S1);
     htri_t vlen = H5Tis_variable_str(ftype);
-    if (mtype < 0 || vlen < 0)
+    H5T_cset_t cset = H5Tget_cset(ftype);
+    if (mtype < 0 || vlen < 0 || cset < 0 || H5Tset_cset(mtype, cset) < 0) {
+        close_id(mtype, H5Tclose);
         return h5_fail(err, CNN_E_FORMAT, "cannot read attribute %s", what);
+    }
     if (vlen) {
         char **ptrs = calloc((size_t)n, sizeof *ptrs);
         if (!ptrs) {
