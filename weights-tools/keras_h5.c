@@ -4,7 +4,6 @@
 #include "status.h"
 
 #include <hdf5.h>
-#include <hdf5_hl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +15,17 @@
 #define H5_MAX_STRINGS 1000000
 #define H5_MAX_FLOATS ((int64_t)1 << 28)
 
+/* The caller's file image, handed to HDF5's core driver without copies. */
+typedef struct h5_image {
+    const void *data;
+    size_t len;
+} h5_image_t;
+
 struct tools_h5 {
     hid_t file;
     hid_t access; /* link/dataset access list that refuses external links */
     size_t len;
+    h5_image_t image; /* HDF5 keeps a pointer to it while the file is open */
 };
 
 /* HDF5's most specific message for the error on its stack (the innermost
@@ -77,6 +83,64 @@ static herr_t refuse_external_link(const char *parent_file, const char *parent_g
     return -1;
 }
 
+/* File image callbacks: every "allocation" of the image is the caller's
+ * buffer itself, so copies are no-ops; the file is opened read-only, so
+ * nothing ever grows (realloc) or writes into it. */
+static void *image_malloc(size_t size, H5FD_file_image_op_t op, void *udata)
+{
+    (void)op;
+    h5_image_t *im = udata;
+    return size == im->len ? (void *)im->data : NULL;
+}
+
+static void *image_memcpy(void *dest, const void *src, size_t size, H5FD_file_image_op_t op, void *udata)
+{
+    (void)size, (void)op, (void)udata;
+    return dest == src ? dest : NULL;
+}
+
+static void *image_realloc(void *ptr, size_t size, H5FD_file_image_op_t op, void *udata)
+{
+    (void)ptr, (void)size, (void)op, (void)udata;
+    return NULL;
+}
+
+static herr_t image_free(void *ptr, H5FD_file_image_op_t op, void *udata)
+{
+    (void)ptr, (void)op, (void)udata;
+    return 0;
+}
+
+/* Property lists copied by HDF5 share the one h5_image_t. */
+static void *image_udata_copy(void *udata)
+{
+    return udata;
+}
+
+static herr_t image_udata_free(void *udata)
+{
+    (void)udata;
+    return 0;
+}
+
+/* Opens f->image read-only through the core driver. */
+static hid_t open_image(tools_h5_t *f)
+{
+    H5FD_file_image_callbacks_t cb = {image_malloc,     image_memcpy,     image_realloc, image_free,
+                                      image_udata_copy, image_udata_free, &f->image};
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t file = -1;
+    if (fapl >= 0 && H5Pset_fapl_core(fapl, 65536, 0) >= 0 && H5Pset_file_image_callbacks(fapl, &cb) >= 0 &&
+        H5Pset_file_image(fapl, (void *)f->image.data, f->image.len) >= 0)
+        file = H5Fopen("keras-model.h5", H5F_ACC_RDONLY, fapl);
+    /* Keep HDF5's error for the message: H5Pclose would clear it. */
+    hid_t stack = H5Eget_current_stack();
+    close_id(fapl, H5Pclose);
+    if (stack >= 0)
+        H5Eset_current_stack(stack);
+    return file;
+}
+
 cnn_status_t tools_h5_open_memory(const void *data, size_t len, tools_h5_t **out, cnn_error_t *err)
 {
     *out = NULL;
@@ -94,8 +158,8 @@ cnn_status_t tools_h5_open_memory(const void *data, size_t len, tools_h5_t **out
         tools_h5_close(f);
         return st;
     }
-    /* Read-only, and HDF5 neither copies nor frees the caller's buffer. */
-    f->file = H5LTopen_file_image((void *)data, len, H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE);
+    f->image = (h5_image_t){data, len};
+    f->file = open_image(f);
     if (f->file < 0) {
         cnn_status_t st = h5_fail(err, CNN_E_FORMAT, "not a readable HDF5 file");
         tools_h5_close(f);
@@ -383,8 +447,14 @@ cnn_status_t tools_h5_read_floats(tools_h5_t *f, const char *path, int *ndim, in
 {
     *data = NULL;
     *ndim = 0;
-    if (!tools_h5_has_object(f, path))
+    if (!tools_h5_has_object(f, path)) {
+        H5L_info_t link;
+        bool external = H5Lget_info(f->file, path, &link, f->access) >= 0 && link.type == H5L_TYPE_EXTERNAL;
+        H5Eclear2(H5E_DEFAULT);
+        if (external)
+            return cnn_error_set(err, CNN_E_FORMAT, "dataset '%s' is a link to another file (refused)", path);
         return cnn_error_set(err, CNN_E_NOT_FOUND, "no dataset '%s'", path);
+    }
     hid_t d = H5Dopen2(f->file, path, f->access);
     if (d < 0)
         return h5_fail(err, CNN_E_FORMAT, "cannot open dataset '%s'", path);
