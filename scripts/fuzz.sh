@@ -13,7 +13,7 @@ corpus=build-fuzz/corpus
 mkdir -p "$corpus"/{safetensors,model_config,image,npy}
 cp models/*/weights.safetensors "$corpus/safetensors/" 2>/dev/null || true
 for f in models/*/weights.safetensors; do head -c 4096 "$f" > "$corpus/safetensors/head-$(basename "$(dirname "$f")")"; done
-cp models/*/model.json "$corpus/model_config/" 2>/dev/null || true
+cp models/*/model.json tests/fuzz/seeds/*.json "$corpus/model_config/" 2>/dev/null || true
 cp models/*/samples/* "$corpus/image/" 2>/dev/null || true
 /usr/bin/python3 - "$corpus/npy" <<'PY'
 import sys, numpy as np
