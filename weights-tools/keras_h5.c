@@ -1,10 +1,11 @@
-/* HDF5 access for the Keras importer (see keras_h5.h). */
-#include "keras_h5.h"
+/* The libhdf5 side of the Keras importer's HDF5 access (keras_h5_live.h). */
+#include "keras_h5_live.h"
 
 #include "status.h"
 
 #include <hdf5.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@ typedef struct h5_image {
     size_t len;
 } h5_image_t;
 
-struct tools_h5 {
+struct tools_h5_live {
     hid_t file;
     hid_t access; /* link/dataset access list that refuses external links */
     size_t len;
@@ -65,14 +66,15 @@ static void close_id(hid_t id, herr_t (*fn)(hid_t))
         fn(id);
 }
 
-/* The HDF5 superblock signature sits at offset 0, 512, 1024, 2048, ... */
-static bool has_signature(const unsigned char *p, size_t len)
+/* The HDF5 superblock signature sits at offset 0, 512, 1024, 2048, ...:
+ * where libhdf5 looks, in its order. SIZE_MAX when absent. */
+static size_t find_superblock(const unsigned char *p, size_t len)
 {
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     for (size_t off = 0; off + sizeof sig <= len; off = off ? off * 2 : 512)
         if (memcmp(p + off, sig, sizeof sig) == 0)
-            return true;
-    return false;
+            return off;
+    return SIZE_MAX;
 }
 
 /* External links would make a weight file read other files: refused. */
@@ -124,7 +126,7 @@ static herr_t image_udata_free(void *udata)
 }
 
 /* Opens f->image read-only through the core driver. */
-static hid_t open_image(tools_h5_t *f)
+static hid_t open_image(tools_h5_live_t *f)
 {
     H5FD_file_image_callbacks_t cb = {image_malloc,     image_memcpy,     image_realloc, image_free,
                                       image_udata_copy, image_udata_free, &f->image};
@@ -141,35 +143,39 @@ static hid_t open_image(tools_h5_t *f)
     return file;
 }
 
-cnn_status_t tools_h5_open_memory(const void *data, size_t len, tools_h5_t **out, cnn_error_t *err)
+cnn_status_t tools_h5_live_open_memory(const void *data, size_t len, tools_h5_live_t **out, cnn_error_t *err)
 {
     *out = NULL;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    if (!has_signature(data, len))
+    size_t superblock = find_superblock(data, len);
+    if (superblock == SIZE_MAX)
         return cnn_error_set(err, CNN_E_FORMAT, "not an HDF5 file (no HDF5 signature)");
-    tools_h5_t *f = calloc(1, sizeof *f);
+    cnn_status_t st = tools_h5_check_global_heaps(data, len, superblock, err);
+    if (st != CNN_OK)
+        return st;
+    tools_h5_live_t *f = calloc(1, sizeof *f);
     if (!f)
         return cnn_error_set(err, CNN_E_NOMEM, "out of memory");
     f->len = len;
     f->file = -1;
     f->access = H5Pcreate(H5P_DATASET_ACCESS);
     if (f->access < 0 || H5Pset_elink_cb(f->access, refuse_external_link, NULL) < 0) {
-        cnn_status_t st = h5_fail(err, CNN_E_BACKEND, "cannot set up HDF5");
-        tools_h5_close(f);
+        st = h5_fail(err, CNN_E_BACKEND, "cannot set up HDF5");
+        tools_h5_live_close(f);
         return st;
     }
     f->image = (h5_image_t){data, len};
     f->file = open_image(f);
     if (f->file < 0) {
-        cnn_status_t st = h5_fail(err, CNN_E_FORMAT, "not a readable HDF5 file");
-        tools_h5_close(f);
+        st = h5_fail(err, CNN_E_FORMAT, "not a readable HDF5 file");
+        tools_h5_live_close(f);
         return st;
     }
     *out = f;
     return CNN_OK;
 }
 
-void tools_h5_close(tools_h5_t *f)
+void tools_h5_live_close(tools_h5_live_t *f)
 {
     if (!f)
         return;
@@ -179,7 +185,7 @@ void tools_h5_close(tools_h5_t *f)
     free(f);
 }
 
-bool tools_h5_has_object(tools_h5_t *f, const char *obj)
+bool tools_h5_live_has_object(tools_h5_live_t *f, const char *obj)
 {
     /* H5Oexists_by_name fails (rather than answering false) when a parent
      * group is missing; both mean "not there". */
@@ -269,7 +275,7 @@ static cnn_status_t read_attr_values(hid_t attr, hid_t ftype, hid_t space, int n
 }
 
 /* Reads one attribute's strings (any count) and appends them to *list. */
-static cnn_status_t read_attr(tools_h5_t *f, const char *obj, const char *name, char ***list, int *count,
+static cnn_status_t read_attr(tools_h5_live_t *f, const char *obj, const char *name, char ***list, int *count,
                               cnn_error_t *err)
 {
     char what[300];
@@ -316,7 +322,7 @@ done:
 }
 
 /* 1 when attribute `name` of `obj` exists, 0 when not, negative status on error. */
-static int attr_exists(tools_h5_t *f, const char *obj, const char *name, cnn_error_t *err)
+static int attr_exists(tools_h5_live_t *f, const char *obj, const char *name, cnn_error_t *err)
 {
     htri_t r = H5Aexists_by_name(f->file, obj, name, f->access);
     if (r < 0)
@@ -324,7 +330,7 @@ static int attr_exists(tools_h5_t *f, const char *obj, const char *name, cnn_err
     return r > 0;
 }
 
-cnn_status_t tools_h5_read_strings(tools_h5_t *f, const char *obj, const char *attr, char ***out,
+cnn_status_t tools_h5_live_read_strings(tools_h5_live_t *f, const char *obj, const char *attr, char ***out,
                                    int *count, cnn_error_t *err)
 {
     *out = NULL;
@@ -360,7 +366,7 @@ cnn_status_t tools_h5_read_strings(tools_h5_t *f, const char *obj, const char *a
     return st;
 }
 
-cnn_status_t tools_h5_read_string(tools_h5_t *f, const char *obj, const char *attr, char **out,
+cnn_status_t tools_h5_live_read_string(tools_h5_live_t *f, const char *obj, const char *attr, char **out,
                                   cnn_error_t *err)
 {
     *out = NULL;
@@ -384,7 +390,7 @@ cnn_status_t tools_h5_read_string(tools_h5_t *f, const char *obj, const char *at
 
 /* Checks the dataset's shape and that its storage can hold it; *numel and
  * dims[] receive the shape. */
-static cnn_status_t check_dataset(tools_h5_t *f, hid_t d, const char *path, int *ndim, int64_t *dims,
+static cnn_status_t check_dataset(tools_h5_live_t *f, hid_t d, const char *path, int *ndim, int64_t *dims,
                                   int64_t *numel, cnn_error_t *err)
 {
     hid_t space = H5Dget_space(d), type = H5Dget_type(d), dcpl = H5Dget_create_plist(d);
@@ -442,12 +448,12 @@ done:
     return st;
 }
 
-cnn_status_t tools_h5_read_floats(tools_h5_t *f, const char *path, int *ndim, int64_t *dims, float **data,
+cnn_status_t tools_h5_live_read_floats(tools_h5_live_t *f, const char *path, int *ndim, int64_t *dims, float **data,
                                   cnn_error_t *err)
 {
     *data = NULL;
     *ndim = 0;
-    if (!tools_h5_has_object(f, path)) {
+    if (!tools_h5_live_has_object(f, path)) {
         H5L_info_t link;
         bool external = H5Lget_info(f->file, path, &link, f->access) >= 0 && link.type == H5L_TYPE_EXTERNAL;
         H5Eclear2(H5E_DEFAULT);

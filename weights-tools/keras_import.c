@@ -1,18 +1,13 @@
-/* Keras HDF5 import driver (keras_import.h): file → model_config + weights
- * → the layer converters, in topological order. */
+/* Keras HDF5 import driver (keras_import.h): model_config + weights → the
+ * layer converters, in topological order. */
 #include "keras_import.h"
 
 #include "keras_internal.h"
 #include "status.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* One error listing every layer class the importer lacks, e.g.
  * "unsupported Keras layers: Lambda (lambda_1, lambda_2), LSTM (lstm)". */
@@ -121,50 +116,58 @@ static cnn_status_t read_model(tools_h5_t *h5, tools_keras_model_t *m, bool *the
     return st;
 }
 
+cnn_status_t tools_keras_import_h5(tools_h5_t *h5, tools_model_writer_t *w, cnn_error_t *err)
+{
+    tools_keras_model_t m = {0};
+    tools_keras_ctx_t ctx = {.w = w, .h5 = h5};
+    cnn_status_t st = read_model(h5, &m, &ctx.theano, err);
+    if (st == CNN_OK)
+        st = check_supported(&m, err);
+    if (st == CNN_OK)
+        st = convert_layers(&ctx, &m, err);
+    for (int i = 0; i < ctx.num_names; i++)
+        free(ctx.names[i]);
+    free(ctx.names);
+    tools_keras_model_free(&m);
+    return st;
+}
+
 cnn_status_t tools_keras_import_memory(const void *data, size_t len, tools_model_writer_t *w, cnn_error_t *err)
 {
     cnn_error_t local;
     if (!err)
         err = &local;
     tools_h5_t *h5 = NULL;
-    tools_keras_model_t m = {0};
-    tools_keras_ctx_t ctx = {.w = w};
-    cnn_status_t st = tools_h5_open_memory(data, len, &h5, err);
+    cnn_status_t st = tools_h5_open_memory(data, len, NULL, &h5, err);
     if (st == CNN_OK)
-        st = read_model(h5, &m, &ctx.theano, err);
+        st = tools_keras_import_h5(h5, w, err);
+    tools_h5_close(h5);
+    return st;
+}
+
+cnn_status_t tools_keras_import_replay(const uint8_t *log, size_t len, tools_model_writer_t *w, cnn_error_t *err)
+{
+    cnn_error_t local;
+    if (!err)
+        err = &local;
+    tools_h5_t *h5 = NULL;
+    cnn_status_t st = tools_h5_open_replay(log, len, &h5, err);
     if (st == CNN_OK)
-        st = check_supported(&m, err);
-    if (st == CNN_OK) {
-        ctx.h5 = h5;
-        st = convert_layers(&ctx, &m, err);
-    }
-    for (int i = 0; i < ctx.num_names; i++)
-        free(ctx.names[i]);
-    free(ctx.names);
-    tools_keras_model_free(&m);
+        st = tools_keras_import_h5(h5, w, err);
     tools_h5_close(h5);
     return st;
 }
 
 cnn_status_t tools_keras_import(const char *path, tools_model_writer_t *w, cnn_error_t *err)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return cnn_error_set(err, CNN_E_IO, "cannot open: %s", strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return cnn_error_set(err, CNN_E_IO, "not a regular file");
-    }
-    if (sb.st_size == 0) {
-        close(fd);
-        return cnn_error_set(err, CNN_E_FORMAT, "empty file");
-    }
-    void *data = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (data == MAP_FAILED)
-        return cnn_error_set(err, CNN_E_IO, "cannot map: %s", strerror(errno));
-    cnn_status_t st = tools_keras_import_memory(data, (size_t)sb.st_size, w, err);
-    munmap(data, (size_t)sb.st_size);
+    cnn_error_t local;
+    if (!err)
+        err = &local;
+    uint8_t *log = NULL;
+    size_t len = 0;
+    cnn_status_t st = tools_keras_record_isolated(path, &log, &len, err);
+    if (st == CNN_OK)
+        st = tools_keras_import_replay(log, len, w, err);
+    free(log);
     return st;
 }

@@ -13,14 +13,21 @@
 #include "model_writer.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
-/* Imports the file at `path` into `w`. Errors name the layer, weight or
- * HDF5 object at fault (the caller adds the file's name): CNN_E_IO (unreadable), CNN_E_FORMAT
+/* Imports the file at `path` into `w`. libhdf5 reads the file in a child
+ * process (keras_child.c), whose answers are then replayed here: a crash or
+ * an endless loop of libhdf5 on a malformed file becomes an error, not the
+ * end of the caller. Errors name the layer, weight or HDF5 object at fault
+ * (the caller adds the file's name): CNN_E_IO (unreadable), CNN_E_FORMAT
  * (malformed), CNN_E_UNSUPPORTED (layers or options the engine lacks, all
  * listed), CNN_E_SHAPE (weights that do not fit the layer). */
 cnn_status_t tools_keras_import(const char *path, tools_model_writer_t *w, cnn_error_t *err);
 
-/* The same from a file image in memory. */
+/* The same from a file image in memory, with libhdf5 in this process. */
 cnn_status_t tools_keras_import_memory(const void *data, size_t len, tools_model_writer_t *w, cnn_error_t *err);
+
+/* The same from a log of libhdf5's answers (keras_h5.h), without libhdf5. */
+cnn_status_t tools_keras_import_replay(const uint8_t *log, size_t len, tools_model_writer_t *w, cnn_error_t *err);
 
 #endif

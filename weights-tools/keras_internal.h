@@ -56,6 +56,15 @@ typedef struct tools_keras_ctx {
     int num_names, cap_names;
 } tools_keras_ctx_t;
 
+/* The import itself, asking `h5` (live or replayed) for what it needs. */
+cnn_status_t tools_keras_import_h5(tools_h5_t *h5, tools_model_writer_t *w, cnn_error_t *err);
+
+/* Reads the Keras file at `path` through libhdf5 in a child process and
+ * returns the log of its answers (malloc'ed in *log). The child gives up
+ * after a time limit: 60 s plus 1 s per 4 MiB of file, or the seconds in
+ * the environment variable CNNSERVE_HDF5_TIMEOUT. (keras_child.c) */
+cnn_status_t tools_keras_record_isolated(const char *path, uint8_t **log, size_t *len, cnn_error_t *err);
+
 /* True when `cls` is a layer class the importer converts. */
 bool tools_keras_layer_supported(const char *cls);
 

@@ -107,6 +107,40 @@ class KerasBadFiles(unittest.TestCase):
             with self.subTest(keep=keep):
                 self.assert_fails(h5, "HDF5")
 
+    def patched_global_heap(self, name, patch):
+        """The good file (its model_config is a variable-length string, kept
+        in a global heap collection) with patch(data, objects) applied;
+        objects: (offset, index, size) of the collection's objects."""
+        with open(self.good, "rb") as f:
+            data = bytearray(f.read())
+        at = data.find(b"GCOL\x01\x00\x00\x00")
+        self.assertGreaterEqual(at, 0, "h5py wrote no global heap")
+        end = at + int.from_bytes(data[at + 8:at + 16], "little")
+        p, objects = at + 16, []
+        while p + 16 <= end:
+            idx, size = int.from_bytes(data[p:p + 2], "little"), int.from_bytes(data[p + 8:p + 16], "little")
+            objects.append((p, idx, size))
+            p += size if idx == 0 else 16 + (size + 7) // 8 * 8
+        patch(data, objects)
+        h5 = self.path(name)
+        with open(h5, "wb") as f:
+            f.write(data)
+        return h5
+
+    def test_global_heap_free_space_of_size_zero(self):
+        # libhdf5 1.10.8 loops forever in H5HG__cache_heap_deserialize on this.
+        def patch(data, objects):
+            offset = [o for o in objects if o[1] == 0][0][0]
+            data[offset + 8:offset + 16] = (0).to_bytes(8, "little")
+        self.assert_fails(self.patched_global_heap("heap_loop.h5", patch), "malformed HDF5 global heap")
+
+    def test_global_heap_object_too_large(self):
+        # libhdf5 1.10.8's H5HG_read copies this many bytes out of the collection.
+        def patch(data, objects):
+            offset = [o for o in objects if o[1] != 0][0][0]
+            data[offset + 8:offset + 16] = (0x6F43000000000000).to_bytes(8, "little")
+        self.assert_fails(self.patched_global_heap("heap_overrun.h5", patch), "malformed HDF5 global heap")
+
     def test_weights_only_file(self):
         h5 = self.write("weights_only.h5")
         with h5py.File(h5, "a") as f:
