@@ -137,3 +137,41 @@ cnn_status_t tools_keras_add_activation(tools_keras_ctx_t *ctx, const tools_kera
         return cnn_error_set(err, CNN_E_NOMEM, "out of memory");
     return CNN_OK;
 }
+
+cnn_status_t tools_keras_nomem(cnn_error_t *err)
+{
+    return cnn_error_set(err, CNN_E_NOMEM, "out of memory");
+}
+
+cnn_status_t tools_keras_need_image(const tools_keras_layer_t *l, const tools_keras_tensor_t *in, cnn_error_t *err)
+{
+    if (in->rank == 4)
+        return CNN_OK;
+    return cnn_error_set(err, CNN_E_UNSUPPORTED, "layer '%s' (%s) needs an image input, got a vector of %d",
+                         l->name, l->cls, in->c);
+}
+
+bool tools_keras_add_ints(cJSON *node, const char *key, const int *v, int n)
+{
+    cJSON *a = cJSON_CreateIntArray(v, n);
+    if (a && cJSON_AddItemToObject(node, key, a))
+        return true;
+    cJSON_Delete(a);
+    return false;
+}
+
+int tools_keras_window_out(int in, int k, int s, int d, bool same)
+{
+    if (same)
+        return (in + s - 1) / s;
+    int span = (k - 1) * d + 1;
+    return in >= span ? (in - span) / s + 1 : 0;
+}
+
+bool tools_keras_add_padding(cJSON *node, bool same)
+{
+    static const int zero[4] = {0, 0, 0, 0};
+    if (same)
+        return cJSON_AddStringToObject(node, "padding", "same") != NULL;
+    return tools_keras_add_ints(node, "pads", zero, 4);
+}

@@ -132,19 +132,6 @@ cnn_status_t tools_keras_import_h5(tools_h5_t *h5, tools_model_writer_t *w, cnn_
     return st;
 }
 
-cnn_status_t tools_keras_import_memory(const void *data, size_t len, tools_model_writer_t *w, cnn_error_t *err)
-{
-    cnn_error_t local;
-    if (!err)
-        err = &local;
-    tools_h5_t *h5 = NULL;
-    cnn_status_t st = tools_h5_open_memory(data, len, NULL, &h5, err);
-    if (st == CNN_OK)
-        st = tools_keras_import_h5(h5, w, err);
-    tools_h5_close(h5);
-    return st;
-}
-
 cnn_status_t tools_keras_import_replay(const uint8_t *log, size_t len, tools_model_writer_t *w, cnn_error_t *err)
 {
     cnn_error_t local;

@@ -24,10 +24,9 @@
  * listed), CNN_E_SHAPE (weights that do not fit the layer). */
 cnn_status_t tools_keras_import(const char *path, tools_model_writer_t *w, cnn_error_t *err);
 
-/* The same from a file image in memory, with libhdf5 in this process. */
-cnn_status_t tools_keras_import_memory(const void *data, size_t len, tools_model_writer_t *w, cnn_error_t *err);
-
-/* The same from a log of libhdf5's answers (keras_h5.h), without libhdf5. */
+/* The same from a log of libhdf5's answers (keras_h5.h), without libhdf5;
+ * tests/fuzz/fuzz_hdf5.c imports in-process from a file image through
+ * keras_internal.h. */
 cnn_status_t tools_keras_import_replay(const uint8_t *log, size_t len, tools_model_writer_t *w, cnn_error_t *err);
 
 #endif

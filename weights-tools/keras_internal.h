@@ -106,6 +106,17 @@ cnn_status_t tools_keras_cfg_number(const tools_keras_layer_t *l, const char *ke
 cnn_status_t tools_keras_cfg_string(const tools_keras_layer_t *l, const char *key, const char *def,
                                     const char **out, cnn_error_t *err);
 
+cnn_status_t tools_keras_nomem(cnn_error_t *err);
+/* Fails unless `in` is an image (rank 4). */
+cnn_status_t tools_keras_need_image(const tools_keras_layer_t *l, const tools_keras_tensor_t *in, cnn_error_t *err);
+/* Adds key: [v0, v1, ...] to a node; false when out of memory. */
+bool tools_keras_add_ints(cJSON *node, const char *key, const int *v, int n);
+/* Adds "padding": "same" (TensorFlow's, as Keras) or "pads": [0, 0, 0, 0]. */
+bool tools_keras_add_padding(cJSON *node, bool same);
+/* Output size of a conv/pool window along one axis: TensorFlow's "same"
+ * gives ceil(in / s); "valid" counts whole windows of (k - 1) * d + 1. */
+int tools_keras_window_out(int in, int k, int s, int d, bool same);
+
 /* Refuses data_format channels_first. */
 cnn_status_t tools_keras_check_channels_last(const tools_keras_layer_t *l, cnn_error_t *err);
 

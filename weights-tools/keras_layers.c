@@ -16,34 +16,7 @@
 typedef cnn_status_t (*convert_fn)(tools_keras_ctx_t *ctx, const tools_keras_layer_t *l,
                                    const tools_keras_tensor_t *in, tools_keras_tensor_t *out, cnn_error_t *err);
 
-static cnn_status_t nomem(cnn_error_t *err)
-{
-    return cnn_error_set(err, CNN_E_NOMEM, "out of memory");
-}
-
-static cnn_status_t need_image(const tools_keras_layer_t *l, const tools_keras_tensor_t *in, cnn_error_t *err)
-{
-    if (in->rank == 4)
-        return CNN_OK;
-    return cnn_error_set(err, CNN_E_UNSUPPORTED, "layer '%s' (%s) needs an image input, got a vector of %d",
-                         l->name, l->cls, in->c);
-}
-
-static bool add_int_array(cJSON *node, const char *key, const int *v, int n)
-{
-    cJSON *a = cJSON_CreateIntArray(v, n);
-    return a && cJSON_AddItemToObject(node, key, a);
-}
-
 /* Output size of a conv/pool window along one axis ("same": ceil(in / s)). */
-static int window_out(int in, int k, int s, int d, bool same)
-{
-    if (same)
-        return (in + s - 1) / s;
-    int span = (k - 1) * d + 1;
-    return in >= span ? (in - span) / s + 1 : 0;
-}
-
 static cnn_status_t convert_input(tools_keras_ctx_t *ctx, const tools_keras_layer_t *l,
                                   const tools_keras_tensor_t *in, tools_keras_tensor_t *out, cnn_error_t *err)
 {
@@ -73,7 +46,7 @@ static cnn_status_t convert_input(tools_keras_ctx_t *ctx, const tools_keras_laye
     if (!node)
         return err->status;
     int s[3] = {out->c, out->h, out->w};
-    return add_int_array(node, "shape", s, out->rank == 4 ? 3 : 1) ? CNN_OK : nomem(err);
+    return tools_keras_add_ints(node, "shape", s, out->rank == 4 ? 3 : 1) ? CNN_OK : tools_keras_nomem(err);
 }
 
 /* HWIO kernel → OIHW (flipped for Theano-saved files, as Keras does). */
@@ -99,7 +72,7 @@ static cnn_status_t convert_conv(tools_keras_ctx_t *ctx, const tools_keras_layer
     bool bias;
     const char *padding, *act;
     cnn_status_t st;
-    if ((st = need_image(l, in, err)) || (st = tools_keras_check_channels_last(l, err)) ||
+    if ((st = tools_keras_need_image(l, in, err)) || (st = tools_keras_check_channels_last(l, err)) ||
         (st = tools_keras_cfg_int(l, "filters", 0, 1, MAX_UNITS, &filters, err)) ||
         (st = tools_keras_cfg_pair(l, "kernel_size", 0, 1, MAX_DIM, k, err)) ||
         (st = tools_keras_cfg_pair(l, "strides", 1, 1, MAX_DIM, s, err)) ||
@@ -116,7 +89,8 @@ static cnn_status_t convert_conv(tools_keras_ctx_t *ctx, const tools_keras_layer
     if (filters == 0 || k[0] == 0 || in->c % groups || filters % groups)
         return cnn_error_set(err, CNN_E_FORMAT, "layer '%s' (%s): needs filters, kernel_size and groups that "
                              "divide %d input channels and the filters", l->name, l->cls, in->c);
-    int oh = window_out(in->h, k[0], s[0], d[0], same), ow = window_out(in->w, k[1], s[1], d[1], same);
+    int oh = tools_keras_window_out(in->h, k[0], s[0], d[0], same);
+    int ow = tools_keras_window_out(in->w, k[1], s[1], d[1], same);
     if (oh <= 0 || ow <= 0)
         return cnn_error_set(err, CNN_E_SHAPE, "layer '%s' (%s): kernel larger than its %dx%d input", l->name,
                              l->cls, in->h, in->w);
@@ -130,7 +104,7 @@ static cnn_status_t convert_conv(tools_keras_ctx_t *ctx, const tools_keras_layer
         (bias && (st = tools_keras_weights_check(l, &wt, 1, 1, bdims, err))))
         goto done;
     if (!(oihw = conv_kernel_oihw(wt.data[0], k[0], k[1], ci, filters, ctx->theano))) {
-        st = nomem(err);
+        st = tools_keras_nomem(err);
         goto done;
     }
     const char *src = in->node;
@@ -139,12 +113,11 @@ static cnn_status_t convert_conv(tools_keras_ctx_t *ctx, const tools_keras_layer
         st = err->status;
         goto done;
     }
-    int zero[4] = {0, 0, 0, 0};
-    if (!cJSON_AddNumberToObject(node, "out_channels", filters) || !add_int_array(node, "kernel", k, 2) ||
-        !add_int_array(node, "stride", s, 2) || !add_int_array(node, "dilation", d, 2) ||
+    if (!cJSON_AddNumberToObject(node, "out_channels", filters) || !tools_keras_add_ints(node, "kernel", k, 2) ||
+        !tools_keras_add_ints(node, "stride", s, 2) || !tools_keras_add_ints(node, "dilation", d, 2) ||
         !cJSON_AddNumberToObject(node, "groups", groups) || !cJSON_AddBoolToObject(node, "bias", bias) ||
-        !(same ? cJSON_AddStringToObject(node, "padding", "same") != NULL : add_int_array(node, "pads", zero, 4))) {
-        st = nomem(err);
+        !tools_keras_add_padding(node, same)) {
+        st = tools_keras_nomem(err);
         goto done;
     }
     int64_t odims[4] = {filters, ci, k[0], k[1]};
@@ -190,7 +163,7 @@ static cnn_status_t convert_dense(tools_keras_ctx_t *ctx, const tools_keras_laye
         (bias && (st = tools_keras_weights_check(l, &wt, 1, 1, bdims, err))))
         goto done;
     if (!(t = malloc((size_t)nin * units * sizeof *t))) {
-        st = nomem(err);
+        st = tools_keras_nomem(err);
         goto done;
     }
     /* [in, out] → [out, in], rows placed where the engine's flatten puts them. */
@@ -206,7 +179,7 @@ static cnn_status_t convert_dense(tools_keras_ctx_t *ctx, const tools_keras_laye
         goto done;
     }
     if (!cJSON_AddNumberToObject(node, "out_features", units) || !cJSON_AddBoolToObject(node, "bias", bias)) {
-        st = nomem(err);
+        st = tools_keras_nomem(err);
         goto done;
     }
     int64_t wdims[2] = {units, nin};
@@ -263,7 +236,7 @@ static cnn_status_t convert_batch_norm(tools_keras_ctx_t *ctx, const tools_keras
         st = tools_keras_weights_check(l, &wt, i, 1, dims, err);
     for (int i = 0; i < 4 && st == CNN_OK; i++)
         if (!(p[i] = malloc((size_t)c * sizeof *p[i])))
-            st = nomem(err);
+            st = tools_keras_nomem(err);
     if (st != CNN_OK)
         goto done;
     /* Keras' order: gamma if scale, beta if center, mean, variance. */
@@ -281,7 +254,7 @@ static cnn_status_t convert_batch_norm(tools_keras_ctx_t *ctx, const tools_keras
         goto done;
     }
     if (!cJSON_AddNumberToObject(node, "eps", eps)) {
-        st = nomem(err);
+        st = tools_keras_nomem(err);
         goto done;
     }
     static const char *const suffix[4] = {"weight", "bias", "running_mean", "running_var"};

@@ -10,11 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static cnn_status_t nomem(cnn_error_t *err)
-{
-    return cnn_error_set(err, CNN_E_NOMEM, "out of memory");
-}
-
 static const char **input_names(const tools_keras_tensor_t *const *in, int n)
 {
     const char **names = malloc((size_t)n * sizeof *names);
@@ -36,7 +31,7 @@ static cnn_status_t concat_perm(const tools_keras_tensor_t *const *in, int n, in
         return CNN_OK;
     int *perm = malloc((size_t)total * sizeof *perm);
     if (!perm)
-        return nomem(err);
+        return tools_keras_nomem(err);
     int off = 0;
     for (int i = 0; i < n; i++) {
         for (int k = 0; k < in[i]->c; k++)
@@ -70,7 +65,7 @@ cnn_status_t tools_keras_convert_concat(tools_keras_ctx_t *ctx, const tools_kera
         return cnn_error_set(err, CNN_E_SHAPE, "layer '%s' (Concatenate): too many channels", l->name);
     const char **names = input_names(in, n);
     if (!names)
-        return nomem(err);
+        return tools_keras_nomem(err);
     cnn_status_t st = CNN_OK;
     if (!tools_keras_add_node(ctx, l->name, "concat", names, n, out, err))
         st = err->status;

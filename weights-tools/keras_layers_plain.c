@@ -10,25 +10,6 @@
 
 #define MAX_DIM 65536
 
-static cnn_status_t nomem(cnn_error_t *err)
-{
-    return cnn_error_set(err, CNN_E_NOMEM, "out of memory");
-}
-
-static bool add_int_array(cJSON *node, const char *key, const int *v, int n)
-{
-    cJSON *a = cJSON_CreateIntArray(v, n);
-    return a && cJSON_AddItemToObject(node, key, a);
-}
-
-static cnn_status_t need_image(const tools_keras_layer_t *l, const tools_keras_tensor_t *in, cnn_error_t *err)
-{
-    if (in->rank == 4)
-        return CNN_OK;
-    return cnn_error_set(err, CNN_E_UNSUPPORTED, "layer '%s' (%s) needs an image input, got a vector of %d",
-                         l->name, l->cls, in->c);
-}
-
 /* Adds a one-input node after `in`; *out takes in's shape and the new node. */
 static cJSON *add_after(tools_keras_ctx_t *ctx, const char *base, const char *op, const tools_keras_tensor_t *in,
                         tools_keras_tensor_t *out, cnn_error_t *err)
@@ -45,7 +26,7 @@ cnn_status_t tools_keras_convert_pool(tools_keras_ctx_t *ctx, const tools_keras_
     int k[2], s[2];
     const char *padding;
     cnn_status_t st;
-    if ((st = need_image(l, in, err)) || (st = tools_keras_check_channels_last(l, err)) ||
+    if ((st = tools_keras_need_image(l, in, err)) || (st = tools_keras_check_channels_last(l, err)) ||
         (st = tools_keras_cfg_pair(l, "pool_size", 2, 1, MAX_DIM, k, err)) ||
         (st = tools_keras_cfg_pair(l, "strides", 0, 1, MAX_DIM, s, err)) ||
         (st = tools_keras_cfg_string(l, "padding", "valid", &padding, err)))
@@ -56,8 +37,8 @@ cnn_status_t tools_keras_convert_pool(tools_keras_ctx_t *ctx, const tools_keras_
     if (!same && strcmp(padding, "valid") != 0)
         return cnn_error_set(err, CNN_E_UNSUPPORTED, "layer '%s' (%s): padding '%s' is not supported", l->name,
                              l->cls, padding);
-    int oh = same ? (in->h + s[0] - 1) / s[0] : (in->h >= k[0] ? (in->h - k[0]) / s[0] + 1 : 0);
-    int ow = same ? (in->w + s[1] - 1) / s[1] : (in->w >= k[1] ? (in->w - k[1]) / s[1] + 1 : 0);
+    int oh = tools_keras_window_out(in->h, k[0], s[0], 1, same);
+    int ow = tools_keras_window_out(in->w, k[1], s[1], 1, same);
     if (oh <= 0 || ow <= 0)
         return cnn_error_set(err, CNN_E_SHAPE, "layer '%s' (%s): pool larger than its %dx%d input", l->name,
                              l->cls, in->h, in->w);
@@ -65,10 +46,9 @@ cnn_status_t tools_keras_convert_pool(tools_keras_ctx_t *ctx, const tools_keras_
     cJSON *node = add_after(ctx, l->name, is_max ? "max_pool" : "avg_pool", in, out, err);
     if (!node)
         return err->status;
-    int zero[4] = {0, 0, 0, 0};
-    if (!add_int_array(node, "kernel", k, 2) || !add_int_array(node, "stride", s, 2) ||
-        !(same ? cJSON_AddStringToObject(node, "padding", "same") != NULL : add_int_array(node, "pads", zero, 4)))
-        return nomem(err);
+    if (!tools_keras_add_ints(node, "kernel", k, 2) || !tools_keras_add_ints(node, "stride", s, 2) ||
+        !tools_keras_add_padding(node, same))
+        return tools_keras_nomem(err);
     out->h = oh;
     out->w = ow;
     return CNN_OK;
@@ -82,7 +62,7 @@ cnn_status_t tools_keras_convert_global_pool(tools_keras_ctx_t *ctx, const tools
 {
     bool keepdims;
     cnn_status_t st;
-    if ((st = need_image(l, in, err)) || (st = tools_keras_check_channels_last(l, err)) ||
+    if ((st = tools_keras_need_image(l, in, err)) || (st = tools_keras_check_channels_last(l, err)) ||
         (st = tools_keras_cfg_bool(l, "keepdims", false, &keepdims, err)))
         return st;
     bool is_max = strstr(l->cls, "Max") != NULL;
@@ -90,8 +70,8 @@ cnn_status_t tools_keras_convert_global_pool(tools_keras_ctx_t *ctx, const tools
     if (!node)
         return err->status;
     int k[2] = {in->h, in->w};
-    if (is_max && (!add_int_array(node, "kernel", k, 2) || !add_int_array(node, "stride", k, 2)))
-        return nomem(err);
+    if (is_max && (!tools_keras_add_ints(node, "kernel", k, 2) || !tools_keras_add_ints(node, "stride", k, 2)))
+        return tools_keras_nomem(err);
     out->rank = keepdims ? 4 : 2;
     out->h = out->w = 1;
     return CNN_OK;
@@ -103,7 +83,7 @@ cnn_status_t tools_keras_convert_zero_pad(tools_keras_ctx_t *ctx, const tools_ke
                                           cnn_error_t *err)
 {
     cnn_status_t st;
-    if ((st = need_image(l, in, err)) || (st = tools_keras_check_channels_last(l, err)))
+    if ((st = tools_keras_need_image(l, in, err)) || (st = tools_keras_check_channels_last(l, err)))
         return st;
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(l->config, "padding");
     int tb[2], lr[2];
@@ -127,8 +107,8 @@ cnn_status_t tools_keras_convert_zero_pad(tools_keras_ctx_t *ctx, const tools_ke
     if (!node)
         return err->status;
     int pads[4] = {tb[0], lr[0], tb[1], lr[1]};
-    if (!add_int_array(node, "pads", pads, 4))
-        return nomem(err);
+    if (!tools_keras_add_ints(node, "pads", pads, 4))
+        return tools_keras_nomem(err);
     out->h += tb[0] + tb[1];
     out->w += lr[0] + lr[1];
     return CNN_OK;
@@ -157,7 +137,7 @@ cnn_status_t tools_keras_convert_flatten(tools_keras_ctx_t *ctx, const tools_ker
     if (in->c == 1 || in->h * in->w == 1)
         return CNN_OK;
     if (!(out->perm = malloc((size_t)n * sizeof *out->perm)))
-        return nomem(err);
+        return tools_keras_nomem(err);
     int hw = in->h * in->w;
     for (int p = 0; p < hw; p++)
         for (int c = 0; c < in->c; c++)
@@ -222,7 +202,7 @@ cnn_status_t tools_keras_convert_act_layer(tools_keras_ctx_t *ctx, const tools_k
         ok = cJSON_AddNumberToObject(node, "min", 0) && cJSON_AddNumberToObject(node, "max", max_value);
     else if (strcmp(op, "leaky_relu") == 0 || strcmp(op, "elu") == 0)
         ok = cJSON_AddNumberToObject(node, "alpha", alpha) != NULL;
-    return ok ? CNN_OK : nomem(err);
+    return ok ? CNN_OK : tools_keras_nomem(err);
 }
 
 /* Dropout and friends do nothing at inference. */

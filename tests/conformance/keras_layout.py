@@ -194,9 +194,11 @@ def _inputs(layer, outputs, order, i):
     return [outputs[order[i - 1]]] if i > 0 else []
 
 
-def forward(model_config, weights, x, record=None, shapes_only=False):
+def forward(model_config, weights, x, record=None, shapes_only=False, theano=False):
     """Runs the model on x (N×C×H×W, or N×F for vector inputs) and returns
-    the output (N×classes) as numpy."""
+    the output (N×classes) as numpy. theano: the file was saved by Keras'
+    Theano backend, whose stored kernels Keras flips spatially on loading
+    (conv_utils.convert_kernel)."""
     layers = layer_list(model_config)
     is_functional = model_config["class_name"] != "Sequential"
     outputs, order = {}, []
@@ -219,6 +221,8 @@ def forward(model_config, weights, x, record=None, shapes_only=False):
                 y, _ = _pad_same(y, k, s, d)
             if shapes_only:
                 w = [torch.zeros(k[0], k[1], y.shape[1], cfg["filters"])] + [torch.zeros(cfg["filters"])]
+            if theano:
+                w = [torch.flip(w[0], dims=(0, 1))] + w[1:]
             y = F.conv2d(y, w[0].permute(3, 2, 0, 1), w[1] if cfg["use_bias"] else None, stride=s, dilation=d)
             y = _activation(y, cfg["activation"])
         elif cls == "Dense":
@@ -260,6 +264,15 @@ def forward(model_config, weights, x, record=None, shapes_only=False):
             y = y.permute(0, 2, 3, 1).reshape(y.shape[0], -1) if y.dim() == 4 else y
         elif cls == "Activation":
             y = _activation(y, cfg["activation"])
+        elif cls == "ReLU":
+            y = F.leaky_relu(y, cfg["negative_slope"]) if cfg["max_value"] is None else \
+                torch.clamp(y, 0.0, cfg["max_value"])
+        elif cls == "LeakyReLU":
+            y = F.leaky_relu(y, cfg["alpha"])
+        elif cls == "ELU":
+            y = F.elu(y, cfg["alpha"])
+        elif cls == "Softmax":
+            y = F.softmax(y, dim=1)
         elif cls == "Dropout":
             pass
         elif cls == "Concatenate":

@@ -6,7 +6,7 @@ layout (keras_layout.py; no TensorFlow needed) with random weights:
 Sequential in both config forms, functional graphs with concatenate and
 add, BatchNormalization with non-trivial moving statistics and epsilons,
 ZeroPadding2D, 'same' pooling on odd sizes, Flatten → Dense (channels_last
-order), activations inside layers and as layers. The converted model's
+order), activations inside layers and as layers (ReLU6 among them). The converted model's
 outputs (`classify --json --logits`) must match the reference within
 max|diff| / max|ref| <= 1e-4.
 
@@ -92,7 +92,36 @@ def case_functional():
     return kl.functional(layers, ["input_1"], ["aux", "predictions"], cls="Functional"), (12, 10, 3), {}
 
 
+def case_activation_layers():
+    """Activation layers: ReLU with max_value (ReLU6, a clip), ReLU with a
+    negative slope, LeakyReLU, ELU, Softmax; GlobalMaxPooling2D; Conv2D
+    without bias and with 'valid' strides."""
+    layers = [
+        kl.input_layer("input_1", (9, 11, 2)),
+        kl.conv2d("conv2d", 5, (3, 3), strides=(2, 1), use_bias=False),
+        kl.simple("ReLU", "relu6", max_value=6.0, negative_slope=0.0, threshold=0.0),
+        kl.conv2d("conv2d_1", 6, (1, 1)),
+        kl.simple("LeakyReLU", "leaky_re_lu", alpha=0.2),
+        kl.conv2d("conv2d_2", 4, (2, 2), padding="same"),
+        kl.simple("ReLU", "re_lu", max_value=None, negative_slope=0.1, threshold=0.0),
+        kl.simple("GlobalMaxPooling2D", "global_max_pooling2d"),
+        kl.dense("dense", 7),
+        kl.simple("ELU", "elu", alpha=0.5),
+        kl.dense("dense_1", 3),
+        kl.simple("Softmax", "softmax", axis=-1),
+    ]
+    return kl.sequential(layers), (9, 11, 2), {}
+
+
+def case_theano_backend():
+    """A Keras 2 file saved with the Theano backend: kernels are flipped."""
+    config, shape, _ = case_sequential_bn_pad_pool()
+    return config, shape, dict(backend="theano", keras_version="2.1.6")
+
+
 CASES = {
+    "activation_layers": case_activation_layers,
+    "theano_backend": case_theano_backend,
     "sequential_list": case_sequential_list,
     "sequential_bn_pad_pool": case_sequential_bn_pad_pool,
     "functional": case_functional,
@@ -118,7 +147,7 @@ def run_case(cnnserve, name, tmp):
         print(f"FAIL {name}: classify exited {p.returncode}: {p.stderr.strip()}")
         return False
     got = np.array([r["logits"] for r in json.loads(p.stdout)["results"]], np.float64)
-    ref = kl.forward(config, weights, x).astype(np.float64)
+    ref = kl.forward(config, weights, x, theano=save_opts.get("backend") == "theano").astype(np.float64)
     if got.shape != ref.shape:
         print(f"FAIL {name}: output shape {got.shape}, reference {ref.shape}")
         return False
