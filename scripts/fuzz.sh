@@ -57,7 +57,8 @@ hdf5_findings() {
     out=$(env ASAN_OPTIONS="$hdf5_asan" build-fuzz/tests/fuzz/fuzz_hdf5 -timeout=10 -rss_limit_mb=2048 \
           -malloc_limit_mb=1000000000 "$f" 2>&1 || true)
     top=$(grep -E '^ +#[0-9]+ ' <<<"$out" \
-          | grep -vE '__interceptor_|__asan|__sanitizer|__lsan|fuzzer::|/libc\.so|in _start|in main ' | head -n 1 || true)
+          | grep -vE '__interceptor_|__asan|__sanitizer|__lsan|fuzzer::|/libc\.so|/sysdeps/|in _start|in main ' \
+          | head -n 1 || true)
     if [[ "$top" == *libhdf5* ]]; then
       echo "fuzz_hdf5: libhdf5's own failure (not ours): $f:$top" >&2
     elif ! grep -qE 'ERROR: |runtime error:|SUMMARY: ' <<<"$out"; then
