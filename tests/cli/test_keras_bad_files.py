@@ -141,6 +141,17 @@ class KerasBadFiles(unittest.TestCase):
             data[offset + 8:offset + 16] = (0x6F43000000000000).to_bytes(8, "little")
         self.assert_fails(self.patched_global_heap("heap_overrun.h5", patch), "malformed HDF5 global heap")
 
+    def test_libhdf5_crash_is_an_error(self):
+        # libhdf5 itself crashes on this file (tests/data/keras/bad/README.md); it runs in a child
+        # process, so convert reports it. Under ASan the child's report precedes the message.
+        h5 = os.path.join(ROOT, "tests", "data", "keras", "bad", "libhdf5_segv.h5")
+        rc, err, out = self.convert(h5)
+        self.assertEqual(rc, 1, err)
+        last = err.strip().splitlines()[-1]
+        self.assertTrue(last.startswith(f"cnnserve convert: {h5}: "), err)
+        self.assertRegex(last, "libhdf5 crashed|HDF5 reader process failed")
+        self.assertFalse(os.path.exists(os.path.join(out, "model.json")))
+
     def test_weights_only_file(self):
         h5 = self.write("weights_only.h5")
         with h5py.File(h5, "a") as f:
