@@ -13,9 +13,11 @@ packages=(
   libonnx-dev protobuf-c-compiler libprotobuf-c-dev
   # server
   libmicrohttpd-dev libuv1-dev
+  # weights-tools: Keras HDF5 import
+  libhdf5-dev
   # tests: unit tests, the PyTorch/ONNX references and their data
   libcmocka-dev python3 python3-numpy python3-pil python3-torch python3-torchvision
-  python3-onnx libonnx-testdata dataset-fashion-mnist
+  python3-onnx python3-h5py libonnx-testdata dataset-fashion-mnist
   # benchmark peers (ONNX Runtime via its npm package)
   nodejs
 )

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* getopt_long */
 #include "cli.h"
 #include "convert_import.h"
+#include "keras_import.h"
 
 #include "model_config.h"
 #include "model_dir.h"
@@ -27,10 +28,11 @@ static const char *const CMD = "convert";
 static const char usage[] =
     "Usage: cnnserve convert --arch NAME --weights FILE.safetensors --out DIR [options]\n"
     "       cnnserve convert --onnx FILE.onnx --out DIR [options]\n"
+    "       cnnserve convert --keras FILE.h5 --out DIR [options]\n"
     "\n"
     "Builds the zoo architecture NAME, checks that the weights (torchvision state_dict\n"
     "names) fit it exactly, and writes DIR/model.json and DIR/weights.safetensors.\n"
-    "With --onnx, imports an ONNX model (one image input, one output) instead.\n"
+    "With --onnx or --keras, imports that model (one image input, one output) instead.\n"
     "\n"
     "Options:\n"
     "  --arch NAME           zoo architecture (see --list)\n"
@@ -40,6 +42,7 @@ static const char usage[] =
     "  --name NAME           model name (default: DIR's last component)\n"
     "  --weights FILE        safetensors file with the weights\n"
     "  --onnx FILE           ONNX model to import (external data next to it)\n"
+    "  --keras FILE.h5       import a Keras 2 / tf.keras model.save file instead\n"
     "  --out DIR             model directory to write\n"
     "  --force               write into DIR even if it is not empty\n"
     "  --list                list the zoo architectures and exit\n"
@@ -54,7 +57,7 @@ static const char usage[] =
     "  --resize-shorter N    resize the shorter side to N, then centre-crop (0: resize to the input)\n";
 
 typedef struct convert_opts {
-    const char *arch, *labels, *name, *weights, *out, *onnx;
+    const char *arch, *labels, *name, *weights, *out, *onnx, *keras;
     int num_classes, width_divisor;
     bool force;
     tools_preprocess_flags_t pre;
@@ -133,7 +136,7 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
         {"onnx", required_argument, NULL, 'x'},
         {"color", required_argument, NULL, 'C'},  {"scale", required_argument, NULL, 'S'},
         {"mean", required_argument, NULL, 'M'},   {"std", required_argument, NULL, 'D'},
-        {"resize-shorter", required_argument, NULL, 'R'},
+        {"resize-shorter", required_argument, NULL, 'R'}, {"keras", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -155,6 +158,7 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
         case 'N': o->name = optarg; break;
         case 'w': o->weights = optarg; break;
         case 'x': o->onnx = optarg; break;
+        case 'K': o->keras = optarg; break;
         case 'o': o->out = optarg; break;
         case 'f': o->force = true; break;
         case 'L': list_archs(); return -1;
@@ -170,9 +174,14 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
     }
     if (optind < argc)
         return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (o->onnx) {
-        if (o->arch || o->weights || o->num_classes || o->width_divisor || !o->out)
-            return cli_usage_error(CMD, "--onnx takes --out (and no --arch, --weights, --num-classes, --width-divisor)");
+    if (o->keras || o->onnx) {
+        if (o->keras && o->onnx)
+            return cli_usage_error(CMD, "give --onnx or --keras, not both");
+        if (o->arch || o->weights || o->num_classes || o->width_divisor)
+            return cli_usage_error(CMD, "--%s takes no --arch, --weights, --num-classes or --width-divisor",
+                                   o->onnx ? "onnx" : "keras");
+        if (!o->out)
+            return cli_usage_error(CMD, "--out is required");
         return CLI_EXIT_OK;
     }
     if (!o->arch || !o->weights || !o->out)
@@ -304,10 +313,14 @@ int cli_cmd_convert(int argc, char **argv)
     if (rc != CLI_EXIT_OK)
         return rc < 0 ? CLI_EXIT_OK : rc;
     if (o.onnx) {
-        tools_import_opts_t io = {.format = "ONNX", .path = o.onnx, .labels = o.labels,
-                                  .pre = o.pre,
+        tools_import_opts_t io = {.format = "ONNX", .path = o.onnx, .labels = o.labels, .pre = o.pre,
                                   .save = {.out_dir = o.out, .name = o.name, .force = o.force}};
         return tools_convert_import(tools_onnx_import, &io);
+    }
+    if (o.keras) {
+        tools_import_opts_t io = {.format = "Keras HDF5", .path = o.keras, .labels = o.labels, .pre = o.pre,
+                                  .save = {.out_dir = o.out, .name = o.name, .force = o.force}};
+        return tools_convert_import(tools_keras_import, &io);
     }
     cnn_model_config_t cfg;
     cnn_error_t err;
