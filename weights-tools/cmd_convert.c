@@ -15,13 +15,9 @@
 #include "zoo.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static const char *const CMD = "convert";
 
@@ -275,34 +271,20 @@ done:
     return s;
 }
 
-/* Writes the directory and loads it back; removes what it wrote on failure. */
-static cnn_status_t write_model_dir(const convert_opts_t *o, const cnn_model_config_t *cfg,
-                                    cnn_error_t *err)
+/* tools_weights_write_fn: copies the --weights file (already checked to fit). */
+static cnn_status_t copy_weights(const char *path, void *ctx, cnn_error_t *err)
 {
-    char json_path[4096], weights_path[4096];
-    snprintf(json_path, sizeof json_path, "%s/model.json", o->out);
-    snprintf(weights_path, sizeof weights_path, "%s/weights.safetensors", o->out);
+    return tools_copy_file(ctx, path, err);
+}
+
+/* Writes the directory and loads it back; removes what it wrote on failure. */
+static cnn_status_t write_model_dir(const convert_opts_t *o, const cnn_model_config_t *cfg, cnn_error_t *err)
+{
     char *json = cnn_model_config_to_json(cfg);
     if (!json)
         return cnn_error_set(err, CNN_E_NOMEM, "out of memory serializing model.json");
-    cnn_status_t st = tools_dir_prepare(o->out, o->force, err);
-    if (st != CNN_OK) {
-        free(json);
-        return st;
-    }
-    st = tools_write_text_file(json_path, json, strlen(json), err);
+    cnn_status_t st = tools_model_dir_write(o->out, o->force, json, copy_weights, (void *)o->weights, o->weights, err);
     free(json);
-    if (st == CNN_OK)
-        st = tools_copy_file(o->weights, weights_path, err);
-    cnn_model_t *model = NULL;
-    if (st == CNN_OK && (st = cnn_model_load(o->out, &model, err)) != CNN_OK)
-        cnn_error_prefix(err, "the written model does not load");
-    cnn_model_free(model);
-    if (st != CNN_OK) {
-        unlink(json_path);
-        if (!tools_same_file(o->weights, weights_path))
-            unlink(weights_path);
-    }
     return st;
 }
 
