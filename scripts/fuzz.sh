@@ -75,6 +75,7 @@ hdf5_findings() {
           -malloc_limit_mb=1000000000 "$f" 2>&1 || true)
     top=$(grep -E '^ +#[0-9]+ ' <<<"$out" \
           | grep -vE '__interceptor_|__asan|__sanitizer|__lsan|fuzzer::|/libc\.so|/sysdeps/|in _start|in main ' \
+          | grep -vE ' in (malloc|calloc|realloc|free|posix_memalign|aligned_alloc|memcpy|memmove|memset) ' \
           | head -n 1 || true)
     if [[ "$top" == *libhdf5* ]]; then
       echo "fuzz_hdf5: libhdf5's own failure (not ours): $f:$top" >&2
