@@ -9,11 +9,15 @@ packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   # engine: oneDNN (its CMake config needs the OpenCL ICD loader), JSON, images
   libdnnl-dev ocl-icd-opencl-dev libcjson-dev libstb-dev
+  # weights-tools: ONNX import (protobuf-c code generated from the system's onnx.proto)
+  libonnx-dev protobuf-c-compiler libprotobuf-c-dev
   # server
   libmicrohttpd-dev libuv1-dev
+  # weights-tools: Keras HDF5 import
+  libhdf5-dev
   # tests: unit tests, the PyTorch/ONNX references and their data
   libcmocka-dev python3 python3-numpy python3-pil python3-torch python3-torchvision
-  python3-onnx libonnx-testdata dataset-fashion-mnist
+  python3-onnx python3-h5py libonnx-testdata dataset-fashion-mnist
   # benchmark peers (ONNX Runtime via its npm package) and the HTTP load generator
   nodejs wrk
 )

@@ -4,30 +4,31 @@
 #define _GNU_SOURCE /* getopt_long */
 #include "cli.h"
 #include "convert_import.h"
+#include "keras_import.h"
 
 #include "model_config.h"
 #include "model_dir.h"
+#include "onnx_import.h"
 #include "safetensors.h"
 #include "status.h"
 #include "weights.h"
 #include "zoo.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static const char *const CMD = "convert";
 
 static const char usage[] =
     "Usage: cnnserve convert --arch NAME --weights FILE.safetensors --out DIR [options]\n"
+    "       cnnserve convert --onnx FILE.onnx --out DIR [options]\n"
+    "       cnnserve convert --keras FILE.h5 --out DIR [options]\n"
     "\n"
     "Builds the zoo architecture NAME, checks that the weights (torchvision state_dict\n"
     "names) fit it exactly, and writes DIR/model.json and DIR/weights.safetensors.\n"
+    "With --onnx or --keras, imports that model (one image input, one output) instead.\n"
     "\n"
     "Options:\n"
     "  --arch NAME           zoo architecture (see --list)\n"
@@ -36,6 +37,8 @@ static const char usage[] =
     "  --labels FILE         class labels, one per line\n"
     "  --name NAME           model name (default: DIR's last component)\n"
     "  --weights FILE        safetensors file with the weights\n"
+    "  --onnx FILE           ONNX model to import (external data next to it)\n"
+    "  --keras FILE.h5       import a Keras 2 / tf.keras model.save file instead\n"
     "  --out DIR             model directory to write\n"
     "  --force               write into DIR even if it is not empty\n"
     "  --list                list the zoo architectures and exit\n"
@@ -50,7 +53,7 @@ static const char usage[] =
     "  --resize-shorter N    resize the shorter side to N, then centre-crop (0: resize to the input)\n";
 
 typedef struct convert_opts {
-    const char *arch, *labels, *name, *weights, *out;
+    const char *arch, *labels, *name, *weights, *out, *onnx, *keras;
     int num_classes, width_divisor;
     bool force;
     tools_preprocess_flags_t pre;
@@ -126,9 +129,10 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
         {"name", required_argument, NULL, 'N'},   {"weights", required_argument, NULL, 'w'},
         {"out", required_argument, NULL, 'o'},    {"force", no_argument, NULL, 'f'},
         {"list", no_argument, NULL, 'L'},         {"help", no_argument, NULL, 'h'},
+        {"onnx", required_argument, NULL, 'x'},
         {"color", required_argument, NULL, 'C'},  {"scale", required_argument, NULL, 'S'},
         {"mean", required_argument, NULL, 'M'},   {"std", required_argument, NULL, 'D'},
-        {"resize-shorter", required_argument, NULL, 'R'},
+        {"resize-shorter", required_argument, NULL, 'R'}, {"keras", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -149,6 +153,8 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
         case 'l': o->labels = optarg; break;
         case 'N': o->name = optarg; break;
         case 'w': o->weights = optarg; break;
+        case 'x': o->onnx = optarg; break;
+        case 'K': o->keras = optarg; break;
         case 'o': o->out = optarg; break;
         case 'f': o->force = true; break;
         case 'L': list_archs(); return -1;
@@ -164,6 +170,16 @@ static int parse_args(int argc, char **argv, convert_opts_t *o)
     }
     if (optind < argc)
         return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (o->keras || o->onnx) {
+        if (o->keras && o->onnx)
+            return cli_usage_error(CMD, "give --onnx or --keras, not both");
+        if (o->arch || o->weights || o->num_classes || o->width_divisor)
+            return cli_usage_error(CMD, "--%s takes no --arch, --weights, --num-classes or --width-divisor",
+                                   o->onnx ? "onnx" : "keras");
+        if (!o->out)
+            return cli_usage_error(CMD, "--out is required");
+        return CLI_EXIT_OK;
+    }
     if (!o->arch || !o->weights || !o->out)
         return cli_usage_error(CMD, "--arch, --weights and --out are required");
     if (!cnn_zoo_find(o->arch)) {
@@ -255,34 +271,20 @@ done:
     return s;
 }
 
-/* Writes the directory and loads it back; removes what it wrote on failure. */
-static cnn_status_t write_model_dir(const convert_opts_t *o, const cnn_model_config_t *cfg,
-                                    cnn_error_t *err)
+/* tools_weights_write_fn: copies the --weights file (already checked to fit). */
+static cnn_status_t copy_weights(const char *path, void *ctx, cnn_error_t *err)
 {
-    char json_path[4096], weights_path[4096];
-    snprintf(json_path, sizeof json_path, "%s/model.json", o->out);
-    snprintf(weights_path, sizeof weights_path, "%s/weights.safetensors", o->out);
+    return tools_copy_file(ctx, path, err);
+}
+
+/* Writes the directory and loads it back; removes what it wrote on failure. */
+static cnn_status_t write_model_dir(const convert_opts_t *o, const cnn_model_config_t *cfg, cnn_error_t *err)
+{
     char *json = cnn_model_config_to_json(cfg);
     if (!json)
         return cnn_error_set(err, CNN_E_NOMEM, "out of memory serializing model.json");
-    cnn_status_t st = tools_dir_prepare(o->out, o->force, err);
-    if (st != CNN_OK) {
-        free(json);
-        return st;
-    }
-    st = tools_write_text_file(json_path, json, strlen(json), err);
+    cnn_status_t st = tools_model_dir_write(o->out, o->force, json, copy_weights, (void *)o->weights, o->weights, err);
     free(json);
-    if (st == CNN_OK)
-        st = tools_copy_file(o->weights, weights_path, err);
-    cnn_model_t *model = NULL;
-    if (st == CNN_OK && (st = cnn_model_load(o->out, &model, err)) != CNN_OK)
-        cnn_error_prefix(err, "the written model does not load");
-    cnn_model_free(model);
-    if (st != CNN_OK) {
-        unlink(json_path);
-        if (!tools_same_file(o->weights, weights_path))
-            unlink(weights_path);
-    }
     return st;
 }
 
@@ -292,6 +294,16 @@ int cli_cmd_convert(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc != CLI_EXIT_OK)
         return rc < 0 ? CLI_EXIT_OK : rc;
+    if (o.onnx) {
+        tools_import_opts_t io = {.format = "ONNX", .path = o.onnx, .labels = o.labels, .pre = o.pre,
+                                  .save = {.out_dir = o.out, .name = o.name, .force = o.force}};
+        return tools_convert_import(tools_onnx_import, &io);
+    }
+    if (o.keras) {
+        tools_import_opts_t io = {.format = "Keras HDF5", .path = o.keras, .labels = o.labels, .pre = o.pre,
+                                  .save = {.out_dir = o.out, .name = o.name, .force = o.force}};
+        return tools_convert_import(tools_keras_import, &io);
+    }
     cnn_model_config_t cfg;
     cnn_error_t err;
     if (make_config(&o, &cfg, &err) != CNN_OK)

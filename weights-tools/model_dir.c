@@ -106,6 +106,31 @@ cnn_status_t tools_copy_file(const char *src, const char *dst, cnn_error_t *err)
     return CNN_OK;
 }
 
+cnn_status_t tools_model_dir_write(const char *dir, bool force, const char *json, tools_weights_write_fn write_weights,
+                                   void *ctx, const char *preserve, cnn_error_t *err)
+{
+    char json_path[4096], weights_path[4096];
+    if (snprintf(json_path, sizeof json_path, "%s/model.json", dir) >= (int)sizeof json_path ||
+        snprintf(weights_path, sizeof weights_path, "%s/weights.safetensors", dir) >= (int)sizeof weights_path)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "output path too long: %s", dir);
+    cnn_status_t st = tools_dir_prepare(dir, force, err);
+    if (st != CNN_OK)
+        return st;
+    st = tools_write_text_file(json_path, json, strlen(json), err);
+    if (st == CNN_OK)
+        st = write_weights(weights_path, ctx, err);
+    cnn_model_t *model = NULL;
+    if (st == CNN_OK && (st = cnn_model_load(dir, &model, err)) != CNN_OK)
+        cnn_error_prefix(err, "the written model does not load");
+    cnn_model_free(model);
+    if (st != CNN_OK) { /* leave no half-written model behind */
+        unlink(json_path);
+        if (!preserve || !tools_same_file(preserve, weights_path))
+            unlink(weights_path);
+    }
+    return st;
+}
+
 const char *tools_dir_basename(const char *dir, char *buf, size_t size)
 {
     size_t len = strlen(dir);

@@ -10,6 +10,16 @@ cnn_status_t tools_dir_prepare(const char *dir, bool force, cnn_error_t *err);
 cnn_status_t tools_write_text_file(const char *path, const char *data, size_t len, cnn_error_t *err);
 /* Copies src to dst (via a temporary file); nothing to do when they are the same file. */
 cnn_status_t tools_copy_file(const char *src, const char *dst, cnn_error_t *err);
+/* Writes the weights file at `path`; `ctx` is the caller's. */
+typedef cnn_status_t (*tools_weights_write_fn)(const char *path, void *ctx, cnn_error_t *err);
+
+/* Writes dir/model.json (`json`) and dir/weights.safetensors (through
+ * `write_weights`), then loads the directory back with cnn_model_load. On any
+ * failure after the directory was accepted both files are removed, except a
+ * weights file that is the same file as `preserve` (the input itself). */
+cnn_status_t tools_model_dir_write(const char *dir, bool force, const char *json, tools_weights_write_fn write_weights,
+                                   void *ctx, const char *preserve, cnn_error_t *err);
+
 /* True when both paths name the same existing file. */
 bool tools_same_file(const char *a, const char *b);
 /* The directory's last path component, in buf. */

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct tools_model_writer {
     cJSON *nodes; /* array of node objects */
@@ -190,31 +189,20 @@ static char *config_text(tools_model_writer_t *w, const char *name)
     return text;
 }
 
+/* tools_weights_write_fn for the collected tensors. */
+static cnn_status_t write_tensors(const char *path, void *ctx, cnn_error_t *err)
+{
+    const tools_model_writer_t *w = ctx;
+    return tools_safetensors_write(path, w->tensors, w->num_tensors, err);
+}
+
 cnn_status_t tools_writer_save(tools_model_writer_t *w, const tools_save_opts_t *o, cnn_error_t *err)
 {
-    char json_path[4096], weights_path[4096], base[256];
-    if (snprintf(json_path, sizeof json_path, "%s/model.json", o->out_dir) >= (int)sizeof json_path ||
-        snprintf(weights_path, sizeof weights_path, "%s/weights.safetensors", o->out_dir) >= (int)sizeof weights_path)
-        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "output path too long");
+    char base[256];
     char *json = config_text(w, o->name ? o->name : tools_dir_basename(o->out_dir, base, sizeof base));
     if (!json)
         return cnn_error_set(err, CNN_E_NOMEM, "out of memory serializing model.json");
-    cnn_status_t st = tools_dir_prepare(o->out_dir, o->force, err);
-    if (st != CNN_OK) {
-        free(json);
-        return st;
-    }
-    st = tools_write_text_file(json_path, json, strlen(json), err);
+    cnn_status_t st = tools_model_dir_write(o->out_dir, o->force, json, write_tensors, w, NULL, err);
     free(json);
-    if (st == CNN_OK)
-        st = tools_safetensors_write(weights_path, w->tensors, w->num_tensors, err);
-    cnn_model_t *model = NULL;
-    if (st == CNN_OK && (st = cnn_model_load(o->out_dir, &model, err)) != CNN_OK)
-        cnn_error_prefix(err, "the written model does not load");
-    cnn_model_free(model);
-    if (st != CNN_OK) { /* leave no half-written model behind */
-        unlink(json_path);
-        unlink(weights_path);
-    }
     return st;
 }

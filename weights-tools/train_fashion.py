@@ -61,14 +61,18 @@ def logits(model, x):
     return F.conv2d(h, fc2.weight.view(fc2.out_features, -1, 1, 1), fc2.bias).flatten(1)
 
 
-def evaluate(model, x, y):
+def evaluate(model, x, y, forward=logits):
+    """Test accuracy of `forward(model, batch)` on (x, y) and the predictions."""
     model.eval()
     with torch.no_grad():
-        pred = torch.cat([logits(model, x[i:i + 1000]).argmax(1) for i in range(0, len(x), 1000)])
+        pred = torch.cat([forward(model, x[i:i + 1000]).argmax(1) for i in range(0, len(x), 1000)])
     return float((pred == y).float().mean()), pred
 
 
-def train(model, x, y, epochs, x_test, y_test, batch_size=128, lr=2e-3):
+def train(model, x, y, epochs, x_test, y_test, batch_size=128, lr=2e-3, forward=logits, flip=False):
+    """Adam with a cosine learning-rate schedule over `epochs` shuffled passes
+    (shuffling from a generator seeded with 1); with `flip`, a random half of
+    each batch is mirrored left-right. Prints loss and accuracies per epoch."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * ((len(x) + batch_size - 1) // batch_size))
     g = torch.Generator().manual_seed(1)
@@ -79,7 +83,11 @@ def train(model, x, y, epochs, x_test, y_test, batch_size=128, lr=2e-3):
         total, correct, loss_sum = 0, 0, 0.0
         for i in range(0, len(x), batch_size):
             idx = perm[i:i + batch_size]
-            out = logits(model, x[idx])
+            xb = x[idx]
+            if flip:
+                mirror = torch.rand(len(idx), generator=g) < 0.5
+                xb = torch.where(mirror[:, None, None, None], xb.flip(3), xb)
+            out = forward(model, xb)
             loss = F.cross_entropy(out, y[idx])
             opt.zero_grad()
             loss.backward()
@@ -88,7 +96,7 @@ def train(model, x, y, epochs, x_test, y_test, batch_size=128, lr=2e-3):
             loss_sum += float(loss) * len(idx)
             correct += int((out.argmax(1) == y[idx]).sum())
             total += len(idx)
-        acc, _ = evaluate(model, x_test, y_test)
+        acc, _ = evaluate(model, x_test, y_test, forward)
         print(f"epoch {epoch + 1}/{epochs}: loss {loss_sum / total:.4f}, train acc {correct / total:.4f}, "
               f"test acc {acc:.4f} ({time.time() - t0:.1f}s)", flush=True)
 

@@ -11,18 +11,6 @@
 
 #define MAX_TENSORS 16
 
-static const struct {
-    const char *name;
-    int ndim;
-    int64_t dims[4];
-} LENET5[] = {
-    {"features.0.weight", 4, {6, 1, 5, 5}},    {"features.0.bias", 1, {6}},
-    {"features.3.weight", 4, {16, 6, 5, 5}},   {"features.3.bias", 1, {16}},
-    {"features.6.weight", 4, {120, 16, 1, 1}}, {"features.6.bias", 1, {120}},
-    {"classifier.0.weight", 2, {84, 1920}},    {"classifier.0.bias", 1, {84}},
-    {"classifier.2.weight", 2, {10, 84}},      {"classifier.2.bias", 1, {10}},
-};
-#define LENET5_COUNT ((int)(sizeof LENET5 / sizeof LENET5[0]))
 
 /* A model directory being put together: tensors (F32 unless changed) and model.json. */
 typedef struct fixture {
@@ -65,8 +53,8 @@ static int setup(void **state)
     if (!fx)
         return -1;
     fx->dir = cnn_test_make_tmpdir();
-    for (int i = 0; i < LENET5_COUNT; i++)
-        fixture_add(fx, LENET5[i].name, LENET5[i].ndim, LENET5[i].dims);
+    for (int i = 0; i < CNN_TEST_LENET5_WEIGHT_COUNT; i++)
+        fixture_add(fx, CNN_TEST_LENET5_WEIGHTS[i].name, CNN_TEST_LENET5_WEIGHTS[i].ndim, CNN_TEST_LENET5_WEIGHTS[i].dims);
     *state = fx;
     return fx->dir ? 0 : -1;
 }
@@ -174,7 +162,7 @@ static void test_load_lenet5(void **state)
     assert_true(saw_conv);
     assert_true(saw_fused);
     int64_t expected_params = 0;
-    for (int i = 0; i < LENET5_COUNT; i++)
+    for (int i = 0; i < CNN_TEST_LENET5_WEIGHT_COUNT; i++)
         expected_params += (int64_t)numel(&fx->t[i]);
     assert_int_equal(params, expected_params);
     assert_true(macs > expected_params);

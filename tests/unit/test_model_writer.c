@@ -10,18 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct {
-    const char *name;
-    int ndim;
-    int64_t dims[4];
-} LENET5[] = {
-    {"features.0.weight", 4, {6, 1, 5, 5}},    {"features.0.bias", 1, {6}},
-    {"features.3.weight", 4, {16, 6, 5, 5}},   {"features.3.bias", 1, {16}},
-    {"features.6.weight", 4, {120, 16, 1, 1}}, {"features.6.bias", 1, {120}},
-    {"classifier.0.weight", 2, {84, 1920}},    {"classifier.0.bias", 1, {84}},
-    {"classifier.2.weight", 2, {10, 84}},      {"classifier.2.bias", 1, {10}},
-};
-#define LENET5_COUNT ((int)(sizeof LENET5 / sizeof LENET5[0]))
 
 /* A writer holding LeNet-5 (nodes from CNN_TEST_LENET5_GRAPH), the first
  * `tensors` of its weights filled from seed 1000 + index. */
@@ -46,12 +34,12 @@ static tools_model_writer_t *lenet_writer(int tensors)
     cnn_error_t err;
     for (int i = 0; i < tensors; i++) {
         size_t n = 1;
-        for (int d = 0; d < LENET5[i].ndim; d++)
-            n *= (size_t)LENET5[i].dims[d];
+        for (int d = 0; d < CNN_TEST_LENET5_WEIGHTS[i].ndim; d++)
+            n *= (size_t)CNN_TEST_LENET5_WEIGHTS[i].dims[d];
         float *data = malloc(n * sizeof *data);
         assert_non_null(data);
         cnn_test_fill_uniform(data, n, -0.1f, 0.1f, 1000u + (uint32_t)i);
-        assert_int_equal(tools_writer_add_tensor(w, LENET5[i].name, LENET5[i].ndim, LENET5[i].dims, data, &err),
+        assert_int_equal(tools_writer_add_tensor(w, CNN_TEST_LENET5_WEIGHTS[i].name, CNN_TEST_LENET5_WEIGHTS[i].ndim, CNN_TEST_LENET5_WEIGHTS[i].dims, data, &err),
                          CNN_OK);
         free(data);
     }
@@ -64,7 +52,7 @@ static void test_written_model_loads_and_runs(void **state)
     char *dir = cnn_test_make_tmpdir();
     char out[4200];
     snprintf(out, sizeof out, "%s/model", dir);
-    tools_model_writer_t *w = lenet_writer(LENET5_COUNT);
+    tools_model_writer_t *w = lenet_writer(CNN_TEST_LENET5_WEIGHT_COUNT);
     assert_int_equal(tools_writer_input_channels(w), 1);
     static const char *const labels[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
     cnn_error_t err;
@@ -86,7 +74,7 @@ static void test_written_model_loads_and_runs(void **state)
     cnn_model_free(model);
 
     /* A non-empty directory is refused without force and kept as it was. */
-    w = lenet_writer(LENET5_COUNT);
+    w = lenet_writer(CNN_TEST_LENET5_WEIGHT_COUNT);
     assert_int_equal(tools_writer_save(w, &o, &err), CNN_E_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "--force"));
     o.force = true;
@@ -100,7 +88,7 @@ static void test_incomplete_model_is_not_left_behind(void **state)
 {
     (void)state;
     char *dir = cnn_test_make_tmpdir();
-    tools_model_writer_t *w = lenet_writer(LENET5_COUNT - 1);
+    tools_model_writer_t *w = lenet_writer(CNN_TEST_LENET5_WEIGHT_COUNT - 1);
     cnn_error_t err;
     tools_save_opts_t o = {.out_dir = dir};
     assert_int_equal(tools_writer_save(w, &o, &err), CNN_E_NOT_FOUND);

@@ -145,3 +145,11 @@ const char *const CNN_TEST_LENET5_GRAPH =
     " {\"name\": \"classifier.1\", \"op\": \"sigmoid\"},"
     " {\"name\": \"classifier.2\", \"op\": \"dense\", \"out_features\": 10},"
     " {\"name\": \"classifier.3\", \"op\": \"softmax\"}]}";
+
+const cnn_test_weight_t CNN_TEST_LENET5_WEIGHTS[CNN_TEST_LENET5_WEIGHT_COUNT] = {
+    {"features.0.weight", 4, {6, 1, 5, 5}},    {"features.0.bias", 1, {6}},
+    {"features.3.weight", 4, {16, 6, 5, 5}},   {"features.3.bias", 1, {16}},
+    {"features.6.weight", 4, {120, 16, 1, 1}}, {"features.6.bias", 1, {120}},
+    {"classifier.0.weight", 2, {84, 1920}},    {"classifier.0.bias", 1, {84}},
+    {"classifier.2.weight", 2, {10, 84}},      {"classifier.2.bias", 1, {10}},
+};

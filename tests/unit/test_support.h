@@ -42,4 +42,13 @@ int cnn_test_write_safetensors(const char *dir, const char *name, const cnn_test
 /* LeNet-5 in model.json's graph form, with the zoo's node (and so weight) names. */
 extern const char *const CNN_TEST_LENET5_GRAPH;
 
+/* The zoo LeNet-5's weight tensors: name, rank and shape. */
+typedef struct cnn_test_weight {
+    const char *name;
+    int ndim;
+    int64_t dims[4];
+} cnn_test_weight_t;
+#define CNN_TEST_LENET5_WEIGHT_COUNT 10
+extern const cnn_test_weight_t CNN_TEST_LENET5_WEIGHTS[CNN_TEST_LENET5_WEIGHT_COUNT];
+
 #endif
