@@ -103,9 +103,17 @@ for target in safetensors model_config image npy onnx hdf5 keras_log multipart j
     opts=("${hdf5_opts[@]}")
     env=(ASAN_OPTIONS="$hdf5_asan")
   fi
-  if ! env "${env[@]}" build-fuzz/tests/fuzz/fuzz_$target -max_total_time="$seconds" -rss_limit_mb=2048 \
-       -max_len=1048576 -print_final_stats=0 "${opts[@]}" -artifact_prefix="build-fuzz/fuzz_$target-" \
-       "$corpus/$target" > "build-fuzz/fuzz_$target.log" 2>&1; then
+  rc=0
+  env "${env[@]}" build-fuzz/tests/fuzz/fuzz_$target -max_total_time="$seconds" -rss_limit_mb=2048 \
+      -max_len=1048576 -print_final_stats=0 "${opts[@]}" -artifact_prefix="build-fuzz/fuzz_$target-" \
+      "$corpus/$target" > "build-fuzz/fuzz_$target.log" 2>&1 || rc=$?
+  # In fork mode libFuzzer exits with the status of its last job, which may be
+  # an ignored crash, timeout or OOM of libhdf5's: hdf5_findings below judges
+  # every saved finding, so only a fuzzer that did not run to its end fails here.
+  if [ "$target" = hdf5 ] && grep -q '^INFO: exiting: ' "build-fuzz/fuzz_$target.log"; then
+    rc=0
+  fi
+  if [ "$rc" -ne 0 ]; then
     echo "fuzz_$target FAILED — see build-fuzz/fuzz_$target.log" >&2
     tail -n 40 "build-fuzz/fuzz_$target.log" >&2
     status=1
