@@ -14,8 +14,6 @@
 
 /* Bytes past --max-body-bytes read (and dropped) before a 413, at most. */
 #define SRV_DISCARD_MAX ((size_t)64 * 1024 * 1024)
-/* libmicrohttpd memory pool per connection (request head and read buffer). */
-#define SRV_HTTP_POOL_BYTES ((size_t)16 * 1024)
 
 bool srv_http_respond(srv_http_t *h, srv_request_t *req, int status, char *body, size_t len,
                       const char *header, const char *value)
@@ -237,7 +235,7 @@ bool srv_http_start(srv_http_t *h, const srv_config_t *cfg, char *msg, size_t ms
     }
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG;
-    struct MHD_OptionItem opts[9];
+    struct MHD_OptionItem opts[8];
     int n = 0;
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL};
@@ -245,10 +243,6 @@ bool srv_http_start(srv_http_t *h, const srv_config_t *cfg, char *msg, size_t ms
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_cb, h};
     if (cfg->per_ip_limit > 0)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit, NULL};
-    /* libmicrohttpd clears a connection's whole pool after each request:
-     * 16 KiB instead of its 32 KiB default holds any request head the
-     * server accepts (bodies stream through it in pieces) and halves that. */
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, SRV_HTTP_POOL_BYTES, NULL};
     if (cfg->http_threads > 1)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
