@@ -1,6 +1,7 @@
 /* Serializing answers to JSON. */
 #include "reply_json.h"
 
+#include "json_writer.h"
 #include "ranking.h"
 
 #include <cjson/cJSON.h>
@@ -34,61 +35,77 @@ static bool rank_image(const srv_request_t *req, int i, int k, double *prob, int
     return srv_rank_top_k(prob, m->output_size, k, idx);
 }
 
-static cJSON *timings(const srv_request_t *req)
+/* "key":number, with its leading comma unless first. */
+static void member_number(srv_json_writer_t *w, const char *key, double v, bool first)
 {
-    cJSON *t = cJSON_CreateObject();
-    cJSON_AddNumberToObject(t, "queue", req->queue_s * 1e3);
-    cJSON_AddNumberToObject(t, "preprocess", req->preprocess_s * 1e3);
-    cJSON_AddNumberToObject(t, "inference", req->inference_s * 1e3);
-    cJSON_AddNumberToObject(t, "total", req->total_s * 1e3);
-    return t;
+    srv_jw_raw(w, first ? "\"" : ",\"");
+    srv_jw_raw(w, key);
+    srv_jw_raw(w, "\":");
+    srv_jw_number(w, v);
 }
 
+/* Written with json_writer rather than a cJSON tree: the same text, at a
+ * fraction of the cost on the /classify hot path. */
 char *srv_reply_classify(const srv_request_t *req, size_t *len)
 {
     const srv_model_t *m = req->model;
     int k = req->top_k < (int)m->output_size ? req->top_k : (int)m->output_size;
     double *prob = malloc(m->output_size * sizeof *prob);
     int *idx = malloc((size_t)(k > 0 ? k : 1) * sizeof *idx);
-    cJSON *o = prob && idx ? cJSON_CreateObject() : NULL;
-    if (o) {
-        cJSON_AddStringToObject(o, "model", m->name);
-        cJSON *results = cJSON_AddArrayToObject(o, "results");
-        for (int i = 0; i < req->n_images; i++) {
-            if (!rank_image(req, i, k, prob, idx)) {
-                cJSON_Delete(o);
-                o = NULL;
-                break;
-            }
-            const srv_image_t *img = &req->images.items[i];
-            cJSON *r = cJSON_CreateObject();
-            cJSON_AddNumberToObject(r, "index", i);
-            if (img->filename[0])
-                cJSON_AddStringToObject(r, "filename", img->filename);
-            if (img->field[0])
-                cJSON_AddStringToObject(r, "field", img->field);
-            cJSON *preds = cJSON_AddArrayToObject(r, "predictions");
-            for (int j = 0; j < k; j++) {
-                int c = idx[j];
-                cJSON *p = cJSON_CreateObject();
-                if (m->info->labels)
-                    cJSON_AddStringToObject(p, "label", m->info->labels[c]);
-                else
-                    cJSON_AddNullToObject(p, "label");
-                cJSON_AddNumberToObject(p, "class", c);
-                cJSON_AddNumberToObject(p, "probability", prob[c]);
-                cJSON_AddItemToArray(preds, p);
-            }
-            cJSON_AddItemToArray(results, r);
-        }
+    srv_json_writer_t w = {0};
+    bool ok = prob && idx;
+    if (ok) {
+        srv_jw_raw(&w, "{\"model\":");
+        srv_jw_string(&w, m->name);
+        srv_jw_raw(&w, ",\"results\":[");
     }
-    if (o) {
-        cJSON_AddNumberToObject(o, "batch_size", req->batch_size);
-        cJSON_AddItemToObject(o, "timings_ms", timings(req));
+    for (int i = 0; ok && i < req->n_images; i++) {
+        if (!rank_image(req, i, k, prob, idx)) {
+            ok = false;
+            break;
+        }
+        const srv_image_t *img = &req->images.items[i];
+        srv_jw_raw(&w, i ? ",{" : "{");
+        member_number(&w, "index", i, true);
+        if (img->filename[0]) {
+            srv_jw_raw(&w, ",\"filename\":");
+            srv_jw_string(&w, img->filename);
+        }
+        if (img->field[0]) {
+            srv_jw_raw(&w, ",\"field\":");
+            srv_jw_string(&w, img->field);
+        }
+        srv_jw_raw(&w, ",\"predictions\":[");
+        for (int j = 0; j < k; j++) {
+            int c = idx[j];
+            srv_jw_raw(&w, j ? ",{\"label\":" : "{\"label\":");
+            if (m->info->labels)
+                srv_jw_string(&w, m->info->labels[c]);
+            else
+                srv_jw_raw(&w, "null");
+            member_number(&w, "class", c, false);
+            member_number(&w, "probability", prob[c], false);
+            srv_jw_raw(&w, "}");
+        }
+        srv_jw_raw(&w, "]}");
+    }
+    if (ok) {
+        srv_jw_raw(&w, "]");
+        member_number(&w, "batch_size", req->batch_size, false);
+        srv_jw_raw(&w, ",\"timings_ms\":{");
+        member_number(&w, "queue", req->queue_s * 1e3, true);
+        member_number(&w, "preprocess", req->preprocess_s * 1e3, false);
+        member_number(&w, "inference", req->inference_s * 1e3, false);
+        member_number(&w, "total", req->total_s * 1e3, false);
+        srv_jw_raw(&w, "}}");
     }
     free(prob);
     free(idx);
-    return print_free(o, len);
+    if (!ok) {
+        free(w.buf);
+        return NULL;
+    }
+    return srv_jw_finish(&w, len);
 }
 
 /* "0.981234:9:Ankle boot" (or without ":label" when the model has none). */

@@ -1,5 +1,6 @@
 /* Decoding and preprocessing the images of a classify request into its
- * input tensor (run on libuv's thread pool, one request per job). */
+ * input tensor (on libuv's thread pool, one request per job, or on the
+ * loop thread for small requests). */
 #ifndef SRV_REQUEST_PREP_H
 #define SRV_REQUEST_PREP_H
 

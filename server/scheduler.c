@@ -1,7 +1,8 @@
 /* The scheduler's loop: inbox, preprocessing jobs, per-model batchers,
  * timeouts and completions (see scheduler.h). Everything below runs on the
  * loop thread except srv_scheduler_admit, srv_scheduler_submit,
- * batch_done_cb (worker thread) and prep_work_cb (thread pool). */
+ * batch_done_cb (worker thread) and prep_work_cb (thread pool). Small
+ * requests are preprocessed on the loop thread itself (prepare_inline). */
 #include "scheduler.h"
 
 #include "metrics.h"
@@ -18,6 +19,11 @@
 #define SRV_BATCHES_IN_FLIGHT 2
 /* Retry delay after a batch could not be allocated. */
 #define SRV_BATCH_RETRY_MS 10
+/* Requests small enough to preprocess on the loop thread (prepare_inline):
+ * a few tens of microseconds each, CIFAR/MNIST-sized images. */
+#define SRV_INLINE_MAX_IMAGES 4
+#define SRV_INLINE_MAX_BYTES (64 * 1024)
+#define SRV_INLINE_MAX_PIXELS (64 * 64)
 
 typedef struct model_queue {
     srv_scheduler_t *sched;
@@ -291,21 +297,57 @@ static void prep_work_cb(uv_work_t *w)
     srv_request_preprocess(req, req->prep_max_pixels);
 }
 
+/* Preprocessing of req is over (canceled: the job never ran): queues it
+ * for a batch or answers its error. The caller then calls release_if_idle. */
+static void prepared(srv_scheduler_t *s, srv_request_t *req, bool canceled)
+{
+    if (req->answered)
+        return;
+    req->preprocess_s = req->prep_s;
+    if (canceled)
+        answer_error(s, req, 503, "the server is shutting down");
+    else if (req->prep_failed)
+        answer(s, req, &req->prep_error);
+    else
+        enqueue(s, req);
+}
+
 static void prep_after_cb(uv_work_t *w, int status)
 {
     srv_request_t *req = w->data;
-    srv_scheduler_t *s = req->sched;
     req->pending_ops--;
-    if (!req->answered) {
-        req->preprocess_s = req->prep_s;
-        if (status == UV_ECANCELED)
-            answer_error(s, req, 503, "the server is shutting down");
-        else if (req->prep_failed)
-            answer(s, req, &req->prep_error);
-        else
-            enqueue(s, req);
-    }
+    prepared(req->sched, req, status == UV_ECANCELED);
     release_if_idle(req);
+}
+
+/* Preprocesses a small request on the loop thread, sparing the two thread
+ * hand-offs of a pool job (most of the cost of a 28x28 image): at most
+ * SRV_INLINE_MAX_IMAGES images in at most SRV_INLINE_MAX_BYTES, each
+ * decoded only if its header says at most SRV_INLINE_MAX_PIXELS pixels, so
+ * the loop never stalls on a big or bomb-like image. False when the
+ * request must go to the pool (nothing of it kept); true when it is
+ * prepared (queued or answered, and the caller calls release_if_idle). */
+static bool prepare_inline(srv_scheduler_t *s, srv_request_t *req)
+{
+    if (req->n_images > SRV_INLINE_MAX_IMAGES)
+        return false;
+    size_t bytes = 0;
+    for (int i = 0; i < req->n_images; i++)
+        bytes += req->images.items[i].len;
+    if (bytes > SRV_INLINE_MAX_BYTES)
+        return false;
+    uint64_t cfg_max = s->cfg->max_pixels;
+    bool cfg_binds = cfg_max != 0 && cfg_max <= SRV_INLINE_MAX_PIXELS;
+    srv_request_preprocess(req, cfg_binds ? cfg_max : SRV_INLINE_MAX_PIXELS);
+    if (req->prep_failed && req->prep_error.http_status == 413 && !cfg_binds) {
+        free(req->input);
+        free(req->output);
+        req->input = req->output = NULL;
+        req->prep_failed = false;
+        return false;
+    }
+    prepared(s, req, false);
+    return true;
 }
 
 /* ---- inbox ------------------------------------------------------------- */
@@ -329,6 +371,10 @@ static void start_request(srv_scheduler_t *s, srv_request_t *req)
         } else {
             enqueue(s, req);
         }
+        return;
+    }
+    if (prepare_inline(s, req)) {
+        release_if_idle(req);
         return;
     }
     req->work.data = req;
