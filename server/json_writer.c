@@ -91,6 +91,7 @@ char *srv_jw_finish(srv_json_writer_t *w, size_t *len)
         w->buf = NULL;
         return NULL;
     }
-    *len = w->len;
+    if (len)
+        *len = w->len;
     return w->buf;
 }

@@ -22,7 +22,7 @@ void srv_jw_string(srv_json_writer_t *w, const char *s);
  * %1.15g, or %1.17g when that does not read back as d (within DBL_EPSILON,
  * as cJSON compares); integers thus print as integers, -0 as "-0". */
 void srv_jw_number(srv_json_writer_t *w, double d);
-/* The text (caller frees) and its length; NULL when out of memory. */
+/* The text (caller frees) and, when len is not NULL, its length; NULL when out of memory. */
 char *srv_jw_finish(srv_json_writer_t *w, size_t *len);
 
 #endif
