@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCNN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCNN_FUZZ=ON -DCNN_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j2 --target fuzz_safetensors fuzz_model_config fuzz_image fuzz_npy fuzz_onnx \
   fuzz_hdf5 fuzz_keras_log keras_log_record fuzz_multipart fuzz_json_body >/dev/null
 

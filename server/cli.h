@@ -33,7 +33,11 @@ void cli_getopt_reset(void);
 bool cli_parse_int(const char *s, int min, int max, int *out);
 /* Parses "1,8,32" (ints in [min, max], at most `cap` of them) into out[]; *n = count. */
 bool cli_parse_int_list(const char *s, int min, int max, int *out, int cap, int *n);
-/* "fp32" / "bf16". */
+/* "cpu", "cuda" (device 0) or "cuda:N". */
+bool cli_parse_device(const char *s, cnn_device_kind_t *kind, int *index);
+/* "cpu" or "cuda:N". */
+const char *cli_device_name(cnn_device_kind_t kind, int index, char *buf, size_t size);
+/* "fp32" / "bf16" / "tf32" / "fp16". */
 bool cli_parse_precision(const char *s, cnn_precision_t *out);
 /* Parses "fp32,bf16" into out[] (at most `cap`); *n = count. */
 bool cli_parse_precision_list(const char *s, cnn_precision_t *out, int cap, int *n);

@@ -99,12 +99,41 @@ bool cli_parse_int_list(const char *s, int min, int max, int *out, int cap, int 
     return ok;
 }
 
+bool cli_parse_device(const char *s, cnn_device_kind_t *kind, int *index)
+{
+    if (strcmp(s, "cpu") == 0) {
+        *kind = CNN_DEVICE_CPU;
+        *index = 0;
+        return true;
+    }
+    if (strncmp(s, "cuda", 4) != 0)
+        return false;
+    *kind = CNN_DEVICE_CUDA;
+    *index = 0;
+    if (s[4] == '\0')
+        return true;
+    return s[4] == ':' && cli_parse_int(s + 5, 0, 1023, index);
+}
+
+const char *cli_device_name(cnn_device_kind_t kind, int index, char *buf, size_t size)
+{
+    if (kind == CNN_DEVICE_CPU)
+        snprintf(buf, size, "cpu");
+    else
+        snprintf(buf, size, "cuda:%d", index);
+    return buf;
+}
+
 bool cli_parse_precision(const char *s, cnn_precision_t *out)
 {
     if (strcmp(s, "fp32") == 0)
         *out = CNN_PRECISION_FP32;
     else if (strcmp(s, "bf16") == 0)
         *out = CNN_PRECISION_BF16;
+    else if (strcmp(s, "tf32") == 0)
+        *out = CNN_PRECISION_TF32;
+    else if (strcmp(s, "fp16") == 0)
+        *out = CNN_PRECISION_FP16;
     else
         return false;
     return true;
@@ -122,7 +151,13 @@ bool cli_parse_precision_list(const char *s, cnn_precision_t *out, int cap, int 
 
 const char *cli_precision_name(cnn_precision_t p)
 {
-    return p == CNN_PRECISION_BF16 ? "bf16" : "fp32";
+    switch (p) {
+    case CNN_PRECISION_BF16: return "bf16";
+    case CNN_PRECISION_TF32: return "tf32";
+    case CNN_PRECISION_FP16: return "fp16";
+    case CNN_PRECISION_FP32: break;
+    }
+    return "fp32";
 }
 
 cnn_status_t cli_read_file(const char *path, uint8_t **data, size_t *len, cnn_error_t *err)

@@ -20,7 +20,9 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "  --batch LIST       comma-separated batch sizes (default 1,8)\n"
-    "  --precision LIST   comma-separated precisions, fp32 and/or bf16 (default fp32,bf16)\n"
+    "  --precision LIST   comma-separated precisions: fp32, bf16 (CPU), tf32, fp16 (CUDA)\n"
+    "                     (default fp32,bf16 on the CPU, fp32,tf32,fp16 on CUDA)\n"
+    "  --device D         cpu (default), cuda or cuda:N\n"
     "  --iters N          timed runs per configuration (default 20)\n"
     "  --warmup N         untimed runs first (default 3)\n"
     "  --threads N        CPU threads (default: library default)\n"
@@ -32,6 +34,9 @@ typedef struct bench_opts {
     int batches[MAX_CONFIGS], num_batches;
     cnn_precision_t precisions[MAX_CONFIGS];
     int num_precisions;
+    bool precisions_given;
+    cnn_device_kind_t device;
+    int device_index;
     int iters, warmup, threads;
     bool json;
 } bench_opts_t;
@@ -49,7 +54,8 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
         {"batch", required_argument, NULL, 'b'}, {"precision", required_argument, NULL, 'p'},
         {"iters", required_argument, NULL, 'i'}, {"warmup", required_argument, NULL, 'w'},
         {"threads", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+        {"device", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->batches[0] = 1;
@@ -70,7 +76,12 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
             break;
         case 'p':
             if (!cli_parse_precision_list(optarg, o->precisions, MAX_CONFIGS, &o->num_precisions))
-                return cli_usage_error(CMD, "--precision needs a list of fp32/bf16, not '%s'", optarg);
+                return cli_usage_error(CMD, "--precision needs a list of fp32/bf16/tf32/fp16, not '%s'", optarg);
+            o->precisions_given = true;
+            break;
+        case 'd':
+            if (!cli_parse_device(optarg, &o->device, &o->device_index))
+                return cli_usage_error(CMD, "--device must be cpu, cuda or cuda:N, not '%s'", optarg);
             break;
         case 'i':
             if (!cli_parse_int(optarg, 1, 1000000, &o->iters))
@@ -91,6 +102,12 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
     }
     if (argc - optind != 1)
         return cli_usage_error(CMD, "needs exactly one model directory");
+    if (o->device == CNN_DEVICE_CUDA && !o->precisions_given) {
+        o->precisions[0] = CNN_PRECISION_FP32;
+        o->precisions[1] = CNN_PRECISION_TF32;
+        o->precisions[2] = CNN_PRECISION_FP16;
+        o->num_precisions = 3;
+    }
     o->model_dir = argv[optind];
     return CLI_EXIT_OK;
 }
@@ -180,6 +197,8 @@ static void bench_precision(const bench_opts_t *o, cnn_model_t *model, cnn_preci
     cnn_session_options_t so;
     cnn_session_options_init(&so);
     so.precision = prec;
+    so.device = o->device;
+    so.device_index = o->device_index;
     so.max_batch = max_batch;
     so.num_threads = o->threads;
     const char *problem = NULL;
@@ -208,7 +227,9 @@ done:
 
 static void print_table(const bench_opts_t *o, const bench_result_t *r, int n, const char *name)
 {
-    printf("model %s, %d timed runs after %d warm-up, threads %s\n\n", name, o->iters, o->warmup,
+    char dev[32];
+    printf("model %s on %s, %d timed runs after %d warm-up, threads %s\n\n", name,
+           cli_device_name(o->device, o->device_index, dev, sizeof dev), o->iters, o->warmup,
            o->threads ? "as given" : "library default");
     printf("| precision | batch | median ms | p10 ms | p90 ms | images/s |\n");
     printf("|-----------|------:|----------:|-------:|-------:|---------:|\n");
@@ -223,8 +244,10 @@ static void print_table(const bench_opts_t *o, const bench_result_t *r, int n, c
 
 static void print_json(const bench_opts_t *o, const bench_result_t *r, int n, const char *name)
 {
+    char dev[32];
     fputs("{\n  \"model\": ", stdout);
     cli_json_string(stdout, name);
+    printf(",\n  \"device\": \"%s\"", cli_device_name(o->device, o->device_index, dev, sizeof dev));
     printf(",\n  \"threads\": %d,\n  \"iters\": %d,\n  \"warmup\": %d,\n  \"results\": [", o->threads,
            o->iters, o->warmup);
     for (int i = 0; i < n; i++) {

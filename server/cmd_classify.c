@@ -24,7 +24,9 @@ static const char usage[] =
     "  --top-k K              labels shown per input (default 5)\n"
     "  --json                 print one JSON document instead of text\n"
     "  --logits               also print the raw output vector\n"
-    "  --precision fp32|bf16  compute precision (default fp32)\n"
+    "  --precision P          fp32 (default), bf16 (CPU), tf32 or fp16 (CUDA)\n"
+    "  --device D             cpu (default), cuda or cuda:N; without a usable GPU,\n"
+    "                         cuda is an error\n"
     "  --threads N            CPU threads (default: library default)\n"
     "  --batch B              inputs run together (default: the model's max batch)\n"
     "  -h, --help             show this help\n";
@@ -36,6 +38,8 @@ typedef struct classify_opts {
     int top_k;
     bool json, logits;
     cnn_precision_t precision;
+    cnn_device_kind_t device;
+    int device_index;
     int threads, batch;
 } classify_opts_t;
 
@@ -63,7 +67,8 @@ static int parse_args(int argc, char **argv, classify_opts_t *o)
         {"top-k", required_argument, NULL, 'k'}, {"json", no_argument, NULL, 'j'},
         {"logits", no_argument, NULL, 'l'},      {"precision", required_argument, NULL, 'p'},
         {"threads", required_argument, NULL, 't'}, {"batch", required_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+        {"device", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->top_k = 5;
@@ -80,7 +85,11 @@ static int parse_args(int argc, char **argv, classify_opts_t *o)
         case 'l': o->logits = true; break;
         case 'p':
             if (!cli_parse_precision(optarg, &o->precision))
-                return cli_usage_error(CMD, "--precision must be fp32 or bf16, not '%s'", optarg);
+                return cli_usage_error(CMD, "--precision must be fp32, bf16, tf32 or fp16, not '%s'", optarg);
+            break;
+        case 'd':
+            if (!cli_parse_device(optarg, &o->device, &o->device_index))
+                return cli_usage_error(CMD, "--device must be cpu, cuda or cuda:N, not '%s'", optarg);
             break;
         case 't':
             if (!cli_parse_int(optarg, 1, 4096, &o->threads))
@@ -307,10 +316,14 @@ int cli_cmd_classify(int argc, char **argv)
     cnn_session_options_t so;
     cnn_session_options_init(&so);
     so.precision = o.precision;
+    so.device = o.device;
+    so.device_index = o.device_index;
     so.max_batch = batch;
     so.num_threads = o.threads;
     if (cnn_session_create(model, &so, &session, &err) != CNN_OK) {
-        rc = cli_fail(CMD, "cannot create a %s session: %s", cli_precision_name(o.precision), err.message);
+        char dev[32];
+        rc = cli_fail(CMD, "cannot create a %s session on %s: %s", cli_precision_name(o.precision),
+                      cli_device_name(o.device, o.device_index, dev, sizeof dev), err.message);
         goto done;
     }
     /* JSON is buffered so that a failure midway prints no partial document. */

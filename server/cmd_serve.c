@@ -45,12 +45,16 @@ static const char usage[] =
     "  --threads N              engine CPU threads (default: 1 for models under 100 M\n"
     "                           multiply-adds per image, else every core)\n"
     "  --http-threads N         HTTP polling threads (default 2)\n"
+    "  --device D               cpu (default), cuda or cuda:N; without a usable GPU the\n"
+    "                           server says so on stderr and serves on the CPU\n"
+    "  --precision P            fp32 (default), bf16 (CPU), tf32 or fp16 (CUDA; fp32 when\n"
+    "                           falling back to the CPU)\n"
     "  -h, --help               show this help\n";
 
 enum {
     OPT_MODELS = 256, OPT_HOST, OPT_PORT, OPT_DEFAULT_MODEL, OPT_MAX_BATCH, OPT_DELAY, OPT_QUEUE,
     OPT_TIMEOUT, OPT_BODY, OPT_PIXELS, OPT_IMAGES, OPT_CONN_LIMIT, OPT_PER_IP, OPT_CONN_TIMEOUT,
-    OPT_THREADS, OPT_HTTP_THREADS,
+    OPT_THREADS, OPT_HTTP_THREADS, OPT_DEVICE, OPT_PRECISION,
 };
 
 static bool is_dir(const char *path)
@@ -107,6 +111,8 @@ static int parse_args(int argc, char **argv, srv_config_t *cfg)
         {"connection-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"http-threads", required_argument, NULL, OPT_HTTP_THREADS},
+        {"device", required_argument, NULL, OPT_DEVICE},
+        {"precision", required_argument, NULL, OPT_PRECISION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -143,6 +149,14 @@ static int parse_args(int argc, char **argv, srv_config_t *cfg)
         case OPT_MODELS: cfg->models_dir = optarg; break;
         case OPT_HOST: cfg->host = optarg; break;
         case OPT_DEFAULT_MODEL: cfg->default_model = optarg; break;
+        case OPT_DEVICE:
+            if (!cli_parse_device(optarg, &cfg->device, &cfg->device_index))
+                return cli_usage_error(CMD, "--device must be cpu, cuda or cuda:N, not '%s'", optarg);
+            break;
+        case OPT_PRECISION:
+            if (!cli_parse_precision(optarg, &cfg->precision))
+                return cli_usage_error(CMD, "--precision must be fp32, bf16, tf32 or fp16, not '%s'", optarg);
+            break;
         case 'h': fputs(usage, stdout); return -1;
         default: return cli_bad_option(CMD, c, argv);
         }
@@ -152,6 +166,22 @@ static int parse_args(int argc, char **argv, srv_config_t *cfg)
     cfg->max_body_bytes = (size_t)body;
     cfg->max_pixels = (uint64_t)pixels;
     return CLI_EXIT_OK;
+}
+
+/* An unusable CUDA device is not fatal for a server: it says why on stderr
+ * and serves on the CPU (in fp32 when a GPU-only precision was asked for). */
+static void device_fallback(srv_config_t *cfg)
+{
+    cnn_error_t err;
+    if (cfg->device == CNN_DEVICE_CPU || cnn_device_check(cfg->device, cfg->device_index, &err) == CNN_OK)
+        return;
+    char dev[32];
+    fprintf(stderr, "cnnserve serve: device %s is not usable (%s); serving on the CPU\n",
+            cli_device_name(cfg->device, cfg->device_index, dev, sizeof dev), err.message);
+    cfg->device = CNN_DEVICE_CPU;
+    cfg->device_index = 0;
+    if (cfg->precision == CNN_PRECISION_TF32 || cfg->precision == CNN_PRECISION_FP16)
+        cfg->precision = CNN_PRECISION_FP32;
 }
 
 int cli_cmd_serve(int argc, char **argv)
@@ -164,5 +194,6 @@ int cli_cmd_serve(int argc, char **argv)
     char models[PATH_MAX];
     if (!cfg.models_dir && !(cfg.models_dir = find_models_dir(models, sizeof models)))
         return cli_fail(CMD, "no model repository found (./models, or next to the binary); give --models DIR");
+    device_fallback(&cfg);
     return srv_server_run(&cfg) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }

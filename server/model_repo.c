@@ -115,6 +115,9 @@ static bool model_load(const char *dir, const srv_config_t *cfg, srv_model_t *m)
     cnn_session_options_init(&so);
     so.max_batch = m->max_batch_size;
     so.num_threads = model_threads(cfg, m->model);
+    so.device = cfg->device;
+    so.device_index = cfg->device_index;
+    so.precision = cfg->precision;
     if (!m->name || !m->dir || m->name[0] == '\0') {
         fprintf(stderr, "cnnserve serve: skipping model %s: no name\n", dir);
     } else if (cnn_session_create(m->model, &so, &m->session, &err) != CNN_OK) {

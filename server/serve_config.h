@@ -2,6 +2,8 @@
 #ifndef SRV_SERVE_CONFIG_H
 #define SRV_SERVE_CONFIG_H
 
+#include "cnn/cnn.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +24,9 @@ typedef struct srv_config {
     int connection_timeout_s;  /* idle connection closed after this */
     int engine_threads;        /* CPU threads of the inference worker; 0: library default */
     int http_threads;          /* libmicrohttpd polling threads */
+    cnn_device_kind_t device;  /* where models run (CPU if the CUDA device is unusable) */
+    int device_index;
+    cnn_precision_t precision;
 } srv_config_t;
 
 /* The defaults `cnnserve serve` documents (models_dir NULL: found by the caller). */

@@ -19,6 +19,10 @@ typedef struct cnn_backend_i {
      * CNN_E_UNSUPPORTED with the reason. NULL: every precision is available. */
     cnn_status_t (*check_precision)(cnn_precision_t precision, cnn_error_t *err);
 
+    /* Optional: CNN_OK when device `index` of this kind can run sessions here,
+     * else a status with the reason. NULL: only index 0 exists, always. */
+    cnn_status_t (*device_check)(int index, cnn_error_t *err);
+
     /* Prepares to run the rewritten graph `g` (weights bound) with `opts`.
      * `g` outlives the session. Primitives for a batch size may be created lazily. */
     cnn_status_t (*session_create)(const cnn_graph_t *g, const cnn_session_options_t *opts,
@@ -32,5 +36,8 @@ typedef struct cnn_backend_i {
 } cnn_backend_i;
 
 extern const cnn_backend_i cnn_backend_cpu;
+#ifdef CNN_HAVE_CUDA
+extern const cnn_backend_i cnn_backend_cuda;
+#endif
 
 #endif

@@ -27,9 +27,35 @@ static cnn_status_t backend_for(cnn_device_kind_t device, const cnn_backend_i **
         *be = &cnn_backend_cpu;
         return CNN_OK;
     case CNN_DEVICE_CUDA:
-        return cnn_error_set(err, CNN_E_UNSUPPORTED, "CUDA backend not built");
+#ifdef CNN_HAVE_CUDA
+        *be = &cnn_backend_cuda;
+        return CNN_OK;
+#else
+        return cnn_error_set(err, CNN_E_UNSUPPORTED,
+                             "this cnnserve was built without the CUDA backend (nvcc, the CUDA toolkit or cuDNN 9 "
+                             "were not found when it was configured)");
+#endif
     }
     return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "unknown device kind %d", (int)device);
+}
+
+static bool precision_known(cnn_precision_t p)
+{
+    return p == CNN_PRECISION_FP32 || p == CNN_PRECISION_BF16 || p == CNN_PRECISION_TF32 || p == CNN_PRECISION_FP16;
+}
+
+cnn_status_t cnn_device_check(cnn_device_kind_t device, int index, cnn_error_t *err)
+{
+    const cnn_backend_i *be = NULL;
+    cnn_status_t st = backend_for(device, &be, err);
+    if (st != CNN_OK)
+        return st;
+    if (be->device_check)
+        return be->device_check(index, err);
+    if (index != 0)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "the %s backend has one device (index 0), not %d",
+                             be->name, index);
+    return CNN_OK;
 }
 
 cnn_status_t cnn_precision_check(cnn_device_kind_t device, cnn_precision_t precision, cnn_error_t *err)
@@ -38,7 +64,7 @@ cnn_status_t cnn_precision_check(cnn_device_kind_t device, cnn_precision_t preci
     cnn_status_t st = backend_for(device, &be, err);
     if (st != CNN_OK)
         return st;
-    if (precision != CNN_PRECISION_FP32 && precision != CNN_PRECISION_BF16)
+    if (!precision_known(precision))
         return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "unknown precision %d", (int)precision);
     return be->check_precision ? be->check_precision(precision, err) : CNN_OK;
 }
@@ -80,7 +106,7 @@ cnn_status_t cnn_session_create(cnn_model_t *model, const cnn_session_options_t 
         o = *opts;
     else
         cnn_session_options_init(&o);
-    if (o.precision != CNN_PRECISION_FP32 && o.precision != CNN_PRECISION_BF16)
+    if (!precision_known(o.precision))
         return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "unknown precision %d", (int)o.precision);
     const cnn_backend_i *be = NULL;
     cnn_status_t st = backend_for(o.device, &be, err);
@@ -88,6 +114,11 @@ cnn_status_t cnn_session_create(cnn_model_t *model, const cnn_session_options_t 
         return st;
     if (o.max_batch <= 0)
         o.max_batch = model->info.max_batch_size > 0 ? model->info.max_batch_size : 1;
+    if (be->device_check && (st = be->device_check(o.device_index, err)) != CNN_OK)
+        return st;
+    if (!be->device_check && o.device_index != 0)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "the %s backend has one device (index 0), not %d",
+                             be->name, o.device_index);
     if (be->check_precision && (st = be->check_precision(o.precision, err)) != CNN_OK)
         return st;
     st = check_supported(model->graph, be, o.precision, err);

@@ -32,6 +32,9 @@ static bool cpu_supports_op(const cnn_graph_t *g, const cnn_node_t *n, cnn_preci
 
 static cnn_status_t cpu_check_precision(cnn_precision_t precision, cnn_error_t *err)
 {
+    if (precision == CNN_PRECISION_TF32 || precision == CNN_PRECISION_FP16)
+        return cnn_error_set(err, CNN_E_UNSUPPORTED, "%s precision runs on the CUDA backend only (--device cuda); "
+                             "the CPU runs fp32 or bf16", precision == CNN_PRECISION_TF32 ? "tf32" : "fp16");
     if (precision == CNN_PRECISION_BF16 && !cnn_dnnl_cpu_has_bf16())
         return cnn_error_set(err, CNN_E_UNSUPPORTED,
                              "bf16 precision needs a CPU with AVX-512 (AVX512-BF16 or AMX for speed); "

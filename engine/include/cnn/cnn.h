@@ -43,8 +43,10 @@ typedef struct cnn_error {
 const char *cnn_status_strerror(cnn_status_t status);
 
 typedef enum cnn_precision {
-    CNN_PRECISION_FP32 = 0,
-    CNN_PRECISION_BF16,
+    CNN_PRECISION_FP32 = 0, /* fp32 arithmetic (on CUDA: TF32 tensor cores off) */
+    CNN_PRECISION_BF16,     /* CPU: bf16 where oneDNN has it */
+    CNN_PRECISION_TF32,     /* CUDA: fp32 storage, TF32 tensor-core math */
+    CNN_PRECISION_FP16,     /* CUDA: fp16 storage (NHWC), fp32 accumulation */
 } cnn_precision_t;
 
 typedef enum cnn_device_kind {
@@ -122,6 +124,12 @@ void cnn_session_options_init(cnn_session_options_t *opts);
  * CNN_E_UNSUPPORTED with a message saying why (e.g. bf16 on a CPU without
  * AVX-512). cnn_session_create makes the same check. */
 cnn_status_t cnn_precision_check(cnn_device_kind_t device, cnn_precision_t precision, cnn_error_t *err);
+
+/* CNN_OK when `device` number `index` exists and can run sessions on this
+ * machine; otherwise CNN_E_UNSUPPORTED (backend not built, no driver, no GPU)
+ * or CNN_E_INVALID_ARGUMENT (index out of range) with a message saying why.
+ * The CPU (index 0) is always available. */
+cnn_status_t cnn_device_check(cnn_device_kind_t device, int index, cnn_error_t *err);
 
 /* Creates a session on a device. Compiled kernels/primitives are made lazily
  * per batch size on first run and cached for the session's lifetime.

@@ -1,0 +1,242 @@
+/* Convolutions (cuDNN) and dense layers (cuBLASLt) of the CUDA backend.
+ *
+ * A convolution with a fused relu runs as one
+ * cudnnConvolutionBiasActivationForward: y = relu(conv(x) + bias + z), z the
+ * residual (alpha2 = 1) or y itself with alpha2 = 0. Other activations run
+ * cudnnConvolutionForward and the own bias+residual+activation kernel.
+ * Algorithms are benchmarked once per convolution key (cudnnFind...Ex within
+ * the session's workspace bound) and kept in a per-device cache. */
+#include <pthread.h>
+#include <string.h>
+
+#include "cuda_session.h"
+
+#define CNN_CU_MAX_DEVICES 64
+
+static pthread_mutex_t algo_lock = PTHREAD_MUTEX_INITIALIZER;
+static cnn_cu_algo_cache_t algo_caches[CNN_CU_MAX_DEVICES];
+
+static cudnnDataType_t dnn_type(const cnn_cu_format_t *f)
+{
+    return f->dtype == CNN_CU_F16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
+}
+
+static cudnnTensorFormat_t dnn_format(const cnn_cu_format_t *f)
+{
+    return f->layout == CNN_CU_NHWC ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+}
+
+cnn_status_t cnn_cu_tensor_desc(const cnn_cu_format_t *fmt, const cnn_cu_tensor_t *t, cudnnTensorDescriptor_t *out,
+                                cnn_error_t *err)
+{
+    cnn_status_t st = CNN_OK;
+    CNN_DNN_TRY(err, cudnnCreateTensorDescriptor(out));
+    CNN_DNN_TRY(err, cudnnSetTensor4dDescriptor(*out, t->flat ? CUDNN_TENSOR_NCHW : dnn_format(fmt), dnn_type(fmt),
+                                                t->n, t->cp, t->h, t->w));
+done:
+    return st;
+}
+
+/* Benchmarks the algorithms for ex's descriptors (or takes the cached
+ * choice) and records it in ex. */
+static cnn_status_t choose_algo(cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_step_t *stp,
+                                cnn_cu_step_exec_t *ex, const void *x, const void *w, void *y, cnn_error_t *err)
+{
+    cnn_status_t st = CNN_OK;
+    cnn_cu_conv_key_t key;
+    cnn_cu_algo_t algo;
+    cnn_cu_conv_key_make(p, s->g, stp, &key);
+    int dev = s->device < CNN_CU_MAX_DEVICES ? s->device : CNN_CU_MAX_DEVICES - 1;
+    pthread_mutex_lock(&algo_lock);
+    bool cached = cnn_cu_algo_cache_get(&algo_caches[dev], &key, &algo);
+    pthread_mutex_unlock(&algo_lock);
+    if (!cached) {
+        cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+        int got = 0;
+        CNN_DNN_TRY(err, cudnnFindConvolutionForwardAlgorithmEx(s->dnn, ex->x, x, ex->filter, w, ex->conv, ex->y, y,
+                                                                 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf,
+                                                                 s->workspace, s->workspace_size));
+        int pick = -1;
+        for (int i = 0; i < got && pick < 0; i++)
+            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= s->workspace_size)
+                pick = i;
+        if (pick < 0) {
+            st = cnn_error_set(err, CNN_E_UNSUPPORTED, "layer %s: cuDNN has no convolution algorithm for it within "
+                               "a %zu-byte workspace", s->g->nodes[stp->node].name, s->workspace_size);
+            goto done;
+        }
+        algo = (cnn_cu_algo_t){.algo = (int)perf[pick].algo, .workspace = perf[pick].memory};
+        pthread_mutex_lock(&algo_lock);
+        st = cnn_cu_algo_cache_put(&algo_caches[dev], &key, &algo);
+        pthread_mutex_unlock(&algo_lock);
+        if (st != CNN_OK) {
+            st = cnn_error_set(err, st, "out of memory caching a convolution algorithm");
+            goto done;
+        }
+    }
+    ex->algo = (cudnnConvolutionFwdAlgo_t)algo.algo;
+    ex->algo_ws = algo.workspace;
+done:
+    return st;
+}
+
+cnn_status_t cnn_cu_conv_prepare(cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_step_t *stp,
+                                 cnn_cu_step_exec_t *ex, cnn_error_t *err)
+{
+    cnn_status_t st = CNN_OK;
+    const cnn_node_t *n = &s->g->nodes[stp->node];
+    const cnn_conv_params_t *c = &n->p.conv;
+    const cnn_cu_tensor_t *in = stp->aux.buf >= 0 ? &stp->aux : &p->values[stp->in];
+    const cnn_cu_tensor_t *out = &p->values[stp->node];
+    const cnn_cu_wslot_t *ws = &s->weights->layout_info.slots[stp->node];
+    bool pre = stp->aux.buf >= 0;
+    int cpg = in->cp / c->groups;
+    if (c->groups > 1)
+        cpg = in->c / c->groups;
+    int dims[4];
+    if ((st = cnn_cu_tensor_desc(&p->fmt, in, &ex->x, err)) != CNN_OK ||
+        (st = cnn_cu_tensor_desc(&p->fmt, out, &ex->y, err)) != CNN_OK)
+        goto done;
+    CNN_DNN_TRY(err, cudnnCreateTensorDescriptor(&ex->bias));
+    CNN_DNN_TRY(err, cudnnSetTensor4dDescriptor(ex->bias, dnn_format(&p->fmt), dnn_type(&p->fmt), 1, out->cp, 1, 1));
+    CNN_DNN_TRY(err, cudnnCreateFilterDescriptor(&ex->filter));
+    CNN_DNN_TRY(err, cudnnSetFilter4dDescriptor(ex->filter, dnn_type(&p->fmt), dnn_format(&p->fmt), out->cp, cpg, c->kh,
+                                                c->kw));
+    CNN_DNN_TRY(err, cudnnCreateConvolutionDescriptor(&ex->conv));
+    CNN_DNN_TRY(err, cudnnSetConvolution2dDescriptor(ex->conv, pre ? 0 : c->pad.top, pre ? 0 : c->pad.left, c->sh,
+                                                     c->sw, c->dh, c->dw, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    CNN_DNN_TRY(err, cudnnSetConvolutionGroupCount(ex->conv, c->groups));
+    CNN_DNN_TRY(err, cudnnSetConvolutionMathType(ex->conv, p->fmt.math == CNN_CU_MATH_FMA ? CUDNN_FMA_MATH
+                                                                                           : CUDNN_TENSOR_OP_MATH));
+    CNN_DNN_TRY(err, cudnnGetConvolution2dForwardOutputDim(ex->conv, ex->x, ex->filter, &dims[0], &dims[1], &dims[2],
+                                                           &dims[3]));
+    if (dims[0] != out->n || dims[1] != out->cp || dims[2] != out->h || dims[3] != out->w) {
+        st = cnn_error_set(err, CNN_E_SHAPE, "layer %s: cuDNN computes a %dx%dx%dx%d output, the graph %dx%dx%dx%d",
+                           n->name, dims[0], dims[1], dims[2], dims[3], out->n, out->cp, out->h, out->w);
+        goto done;
+    }
+    if (stp->conv_fused) {
+        CNN_DNN_TRY(err, cudnnCreateActivationDescriptor(&ex->act));
+        CNN_DNN_TRY(err, cudnnSetActivationDescriptor(ex->act, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
+    }
+    st = choose_algo(s, p, stp, ex, cnn_cu_tensor_ptr(s, p, in), s->weights->dev + ws->a,
+                     cnn_cu_tensor_ptr(s, p, out), err);
+done:
+    return st;
+}
+
+cnn_status_t cnn_cu_conv_enqueue(cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_step_t *stp,
+                                 const cnn_cu_step_exec_t *ex, cnn_error_t *err)
+{
+    cnn_status_t st = CNN_OK;
+    const cnn_node_t *n = &s->g->nodes[stp->node];
+    const cnn_cu_tensor_t *src = &p->values[stp->in], *out = &p->values[stp->node];
+    const cnn_cu_wslot_t *ws = &s->weights->layout_info.slots[stp->node];
+    bool f16 = p->fmt.dtype == CNN_CU_F16;
+    const void *x = cnn_cu_tensor_ptr(s, p, src);
+    void *y = cnn_cu_tensor_ptr(s, p, out);
+    const void *w = s->weights->dev + ws->a, *bias = s->weights->dev + ws->b;
+    const cnn_cu_tensor_t *res_t = n->residual_input >= 0 ? &p->values[cnn_graph_resolve(s->g, n->residual_input)]
+                                                          : NULL;
+    const void *res = res_t ? cnn_cu_tensor_ptr(s, p, res_t) : NULL;
+    const float one = 1.0f, zero = 0.0f;
+    if (stp->aux.buf >= 0) {
+        void *padded = cnn_cu_tensor_ptr(s, p, &stp->aux);
+        CNN_CU_TRY(err, cnn_cu_k_zero_pad(x, cnn_cu_kt(src), padded, cnn_cu_kt(&stp->aux), stp->aux_pad_top,
+                                          stp->aux_pad_left, f16, s->compute));
+        x = padded;
+    }
+    if (stp->conv_fused) {
+        const float alpha2 = res ? 1.0f : 0.0f;
+        CNN_DNN_TRY(err, cudnnConvolutionBiasActivationForward(s->dnn, &one, ex->x, x, ex->filter, w, ex->conv,
+                                                               ex->algo, s->workspace, ex->algo_ws, &alpha2, ex->y,
+                                                               res ? res : y, ex->bias, bias, ex->act, ex->y, y));
+    } else {
+        CNN_DNN_TRY(err, cudnnConvolutionForward(s->dnn, &one, ex->x, x, ex->filter, w, ex->conv, ex->algo,
+                                                 s->workspace, ex->algo_ws, &zero, ex->y, y));
+        cnn_cu_kt_t rk = res_t ? cnn_cu_kt(res_t) : cnn_cu_kt(out);
+        CNN_CU_TRY(err, cnn_cu_k_bias_act(y, cnn_cu_kt(out), bias, res, rk, (int)n->post_act, n->post_act_alpha,
+                                          n->post_act_beta, f16, s->compute));
+    }
+done:
+    return st;
+}
+
+cnn_status_t cnn_cu_dense_prepare(cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_step_t *stp,
+                                  cnn_cu_step_exec_t *ex, cnn_error_t *err)
+{
+    cnn_status_t st = CNN_OK;
+    const cnn_node_t *n = &s->g->nodes[stp->node];
+    const cnn_cu_wslot_t *ws = &s->weights->layout_info.slots[stp->node];
+    const cnn_cu_tensor_t *in = stp->aux.buf >= 0 ? &stp->aux : &p->values[stp->in];
+    uint64_t m = (uint64_t)n->p.dense.out_features, k = (uint64_t)in->sn, batch = (uint64_t)p->batch;
+    bool f16 = p->fmt.dtype == CNN_CU_F16;
+    cudaDataType_t type = f16 ? CUDA_R_16F : CUDA_R_32F;
+    /* CUBLAS_COMPUTE_32F never uses TF32; fp16 inputs accumulate in fp32. */
+    cublasComputeType_t compute = p->fmt.math == CNN_CU_MATH_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                                   : CUBLAS_COMPUTE_32F;
+    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    cublasLtEpilogue_t epi = n->post_act == CNN_ACT_RELU ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS;
+    const void *bias = s->weights->dev + ws->b;
+    cublasLtMatmulPreference_t pref = NULL;
+    cublasLtMatmulHeuristicResult_t result;
+    int got = 0;
+    ex->mm_act = n->post_act == CNN_ACT_RELU ? CNN_ACT_NONE : (int)n->post_act;
+    if (k != cnn_node_numel(&s->g->nodes[stp->in])) {
+        st = cnn_error_set(err, CNN_E_SHAPE, "layer %s: dense input is not contiguous", n->name);
+        goto done;
+    }
+    /* Row-major Y[N,O] = X[N,F] W[O,F]^T is column-major Y^T (O×N) = op(A) B
+     * with A = W stored F×O (ld F, transposed), B = X stored F×N (ld F). */
+    CNN_LT_TRY(err, cublasLtMatmulDescCreate(&ex->mm, compute, CUDA_R_32F));
+    CNN_LT_TRY(err, cublasLtMatmulDescSetAttribute(ex->mm, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+    CNN_LT_TRY(err, cublasLtMatmulDescSetAttribute(ex->mm, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+    CNN_LT_TRY(err, cublasLtMatmulDescSetAttribute(ex->mm, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+    CNN_LT_TRY(err, cublasLtMatmulDescSetAttribute(ex->mm, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+    CNN_LT_TRY(err, cublasLtMatrixLayoutCreate(&ex->la, type, k, m, (int64_t)k));
+    CNN_LT_TRY(err, cublasLtMatrixLayoutCreate(&ex->lb, type, k, batch, (int64_t)k));
+    CNN_LT_TRY(err, cublasLtMatrixLayoutCreate(&ex->lc, type, m, batch, (int64_t)m));
+    CNN_LT_TRY(err, cublasLtMatmulPreferenceCreate(&pref));
+    CNN_LT_TRY(err, cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                         &s->lt_workspace_size, sizeof s->lt_workspace_size));
+    CNN_LT_TRY(err, cublasLtMatmulAlgoGetHeuristic(s->lt, ex->mm, ex->la, ex->lb, ex->lc, ex->lc, pref, 1, &result,
+                                                   &got));
+    if (got < 1) {
+        st = cnn_error_set(err, CNN_E_UNSUPPORTED, "layer %s: cuBLASLt has no algorithm for a %llux%llux%llu product",
+                           n->name, (unsigned long long)m, (unsigned long long)batch, (unsigned long long)k);
+        goto done;
+    }
+    ex->mm_algo = result.algo;
+done:
+    if (pref)
+        cublasLtMatmulPreferenceDestroy(pref);
+    return st;
+}
+
+cnn_status_t cnn_cu_dense_enqueue(cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_step_t *stp,
+                                  const cnn_cu_step_exec_t *ex, cnn_error_t *err)
+{
+    cnn_status_t st = CNN_OK;
+    const cnn_node_t *n = &s->g->nodes[stp->node];
+    const cnn_cu_wslot_t *ws = &s->weights->layout_info.slots[stp->node];
+    const cnn_cu_tensor_t *src = &p->values[stp->in], *out = &p->values[stp->node];
+    bool f16 = p->fmt.dtype == CNN_CU_F16;
+    const void *x = cnn_cu_tensor_ptr(s, p, src);
+    void *y = cnn_cu_tensor_ptr(s, p, out);
+    const float one = 1.0f, zero = 0.0f;
+    if (stp->aux.buf >= 0) {
+        void *flat = cnn_cu_tensor_ptr(s, p, &stp->aux);
+        /* The flat copy seen as the source's 4-D shape in NCHW order. */
+        cnn_cu_tensor_t view;
+        cnn_cu_tensor_init(&view, src->n, src->c, src->h, src->w, false, CNN_CU_NCHW, 1);
+        CNN_CU_TRY(err, cnn_cu_k_copy(x, cnn_cu_kt(src), f16, flat, cnn_cu_kt(&view), f16, s->compute));
+        x = flat;
+    }
+    CNN_LT_TRY(err, cublasLtMatmul(s->lt, ex->mm, &one, s->weights->dev + ws->a, ex->la, x, ex->lb, &zero, y, ex->lc,
+                                   y, ex->lc, &ex->mm_algo, s->lt_workspace, s->lt_workspace_size, s->compute));
+    if (ex->mm_act != CNN_ACT_NONE)
+        CNN_CU_TRY(err, cnn_cu_k_act(y, cnn_cu_kt(out), y, cnn_cu_kt(out), ex->mm_act, n->post_act_alpha,
+                                     n->post_act_beta, f16, s->compute));
+done:
+    return st;
+}
