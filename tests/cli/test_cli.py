@@ -173,7 +173,7 @@ class CliTest(unittest.TestCase):
         self.assertEqual(run("classify", self.model)[0], 2)
         self.assertEqual(run("classify", self.model, self.images[0], "--bogus")[0], 2)
         self.assertEqual(run("classify", self.model, self.images[0], "--top-k", "0")[0], 2)
-        self.assertEqual(run("classify", self.model, self.images[0], "--precision", "fp16")[0], 2)
+        self.assertEqual(run("classify", self.model, self.images[0], "--precision", "fp8")[0], 2)
 
     def test_inspect(self):
         rc, out, err = run("inspect", self.model, "--batch", "4")
