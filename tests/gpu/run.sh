@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# CUDA backend check on a machine with an NVIDIA GPU: build, cross-backend
+# conformance (CUDA vs CPU), then the GPU benchmark against PyTorch; every
+# result goes to one file, $OUT/gpu_results.md (or ./gpu_results.md). Meant to
+# finish within 5 minutes on an H100/H200.
+#
+# What the lent GPU machines have (/work/.library/device/KINDS.md, read
+# 2026-11-28; NOT yet verified by running this script: no GPU was lent to the
+# session that wrote it):
+#   - x86-64, 16 cores, one H100 (80 GB) or H200 (141 GB), driver 580, CUDA 13.0
+#     with nvcc, CMake, ninja, gcc; no network, no apt, no PyPI.
+#   - python3 = /opt/torch/.venv/bin/python3 with torch 2.11 (+cu130),
+#     torchvision 0.26, numpy; cuDNN 9 comes as the pip package
+#     nvidia-cudnn-cu13 inside that venv (headers and libcudnn), found below
+#     through `import nvidia.cudnn` and passed to CMake as CUDNN_ROOT.
+#   - NOT there: oneDNN, cJSON, HDF5, libmicrohttpd, libuv, stb, protobuf-c
+#     (cnnserve's Debian 12 build dependencies). tests/gpu/prepare.sh, run on a
+#     development machine first, puts their .debs into .gpu-carry/debs; this
+#     script unpacks them into a private prefix and builds from the working
+#     tree. If that build fails, it runs the cnnserve prepare.sh built there
+#     (.gpu-carry/bin + .gpu-carry/lib) against the machine's CUDA libraries.
+# Device call: run tests/gpu/prepare.sh here, then
+#   run(command="tests/gpu/run.sh", carry=[".gpu-carry"], timeout_s=480)
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+carry="$root/.gpu-carry"
+out_dir="${OUT:-$root}"
+results="$out_dir/gpu_results.md"
+log="$out_dir/gpu_log.txt"
+: > "$log"
+py=python3
+start=$(date +%s)
+note() { echo "$*" | tee -a "$results" >&2; }
+elapsed() { echo $(( $(date +%s) - start )); }
+
+echo "# cnnserve CUDA backend: GPU check ($(date -u +%FT%TZ))" > "$results"
+note ""
+note '```'
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$results" >&2
+note "nvcc: $(nvcc --version 2>/dev/null | tail -1)"
+note "python: $($py -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())' 2>&1)"
+note '```'
+
+# --- cuDNN and the other build dependencies ---
+cudnn_root="$($py -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null ||
+  $py -c 'import nvidia.cudnn; print(list(nvidia.cudnn.__path__)[0])' 2>/dev/null || true)"
+[ -f /usr/local/cuda/include/cudnn.h ] && cudnn_root="${cudnn_root:-/usr/local/cuda}"
+cublas_lib="$($py -c 'import nvidia.cublas, os; print(list(nvidia.cublas.__path__)[0] + "/lib")' 2>/dev/null || true)"
+export LD_LIBRARY_PATH="${cudnn_root:+$cudnn_root/lib:}${cublas_lib:+$cublas_lib:}/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}"
+note "cuDNN root: ${cudnn_root:-not found}"
+
+prefix=/tmp/cnn-gpu-deps
+bin=""
+if [ -d "$carry/debs" ] && [ -n "$cudnn_root" ]; then
+  mkdir -p "$prefix"
+  for d in "$carry"/debs/*.deb; do dpkg -x "$d" "$prefix" 2>>"$log"; done
+  # Unversioned .so links of the -dev packages point at absolute /usr paths: relink inside the prefix.
+  for l in "$prefix"/usr/lib/x86_64-linux-gnu/*.so; do
+    [ -L "$l" ] && ln -sf "$(basename "$(readlink "$l")")" "$l"
+  done
+  export PKG_CONFIG_PATH="$prefix/usr/lib/x86_64-linux-gnu/pkgconfig:$prefix/usr/share/pkgconfig"
+  export PKG_CONFIG_SYSROOT_DIR="$prefix"
+  export PATH="$prefix/usr/bin:$PATH"
+  export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:$LD_LIBRARY_PATH"
+  if timeout 240 cmake -S "$root" -B /tmp/cnn-build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCNN_CUDA=ON \
+       -DCUDNN_ROOT="$cudnn_root" -DCMAKE_PREFIX_PATH="$prefix/usr;$prefix/usr/lib/x86_64-linux-gnu/cmake" \
+       -DHDF5_ROOT="$prefix/usr/lib/x86_64-linux-gnu/hdf5/serial" \
+       -DSTB_INCLUDE_DIR="$prefix/usr/include/stb" >>"$log" 2>&1 &&
+     timeout 240 cmake --build /tmp/cnn-build -j16 --target cnnserve >>"$log" 2>&1; then
+    bin=/tmp/cnn-build/server/cnnserve
+    note "build: from the working tree on this machine ($(elapsed) s)"
+  else
+    note "build: from source FAILED (see gpu_log.txt); using the carried binary"
+  fi
+fi
+if [ -z "$bin" ] && [ -x "$carry/bin/cnnserve" ]; then
+  export LD_LIBRARY_PATH="$carry/lib:$LD_LIBRARY_PATH"
+  bin="$carry/bin/cnnserve"
+  note "build: carried binary (built by tests/gpu/prepare.sh)"
+fi
+if [ -z "$bin" ] || ! "$bin" help >/dev/null 2>>"$log"; then
+  note "no runnable cnnserve: stopping"; exit 1
+fi
+
+# --- conformance: CUDA vs CPU ---
+note ""
+note "## Conformance (CUDA vs CPU, CNN_CUDA_GUARD=1)"
+CNN_CUDA_GUARD=1 timeout 150 $py "$root/tests/gpu/conformance.py" "$bin" --fashion "$carry/fashion-mnist" \
+  >>"$results" 2>>"$log"
+conf_rc=$?
+note "conformance exit status: $conf_rc ($(elapsed) s)"
+
+# --- benchmark: cnnserve vs PyTorch on this GPU ---
+note ""
+note "## Benchmark (images/s; batch 1 also as ms per batch)"
+left=$(( 290 - $(elapsed) ))
+if [ "$left" -gt 30 ]; then
+  timeout "$left" $py "$root/tests/gpu/bench_gpu.py" "$bin" --budget "$((left - 10))" >>"$results" 2>>"$log"
+  note "benchmark exit status: $? ($(elapsed) s)"
+else
+  note "benchmark skipped: no time left"
+fi
+tail -n 60 "$results"
+exit "$conf_rc"
