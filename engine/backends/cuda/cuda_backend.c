@@ -283,10 +283,14 @@ done:
 }
 
 static cnn_status_t cu_session_run(cnn_backend_session_t *s, const float *input, int batch, float *output,
-                                   cnn_error_t *err)
+                                   const cnn_backend_fetch_t *fetches, int num_fetches, cnn_error_t *err)
 {
     cnn_status_t st = CNN_OK;
     cnn_cu_batch_t *b = NULL;
+    (void)fetches;
+    if (num_fetches > 0)
+        return cnn_error_set(err, CNN_E_UNSUPPORTED, "the CUDA backend does not return intermediate layers "
+                             "(feature maps) yet: use --device cpu for them");
     if (batch < 1 || batch > s->opts.max_batch)
         return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "batch %d outside 1..%d", batch, s->opts.max_batch);
     CNN_CU_TRY(err, cudaSetDevice(s->device));
