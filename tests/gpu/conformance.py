@@ -2,7 +2,11 @@
 """Cross-backend conformance of the CUDA backend (run by tests/gpu/run.sh on a
 GPU machine; prints a Markdown report on stdout, exit 1 on any failure).
 
-  conformance.py PATH/TO/cnnserve [--fashion DIR]
+  conformance.py PATH/TO/cnnserve [--fashion DIR] [--archs a,b] [--images N] [--device cpu]
+
+--device cpu runs the "CUDA" side on the CPU in fp32 (a check of this
+script's own plumbing on a machine without a GPU); --archs and --images
+limit the work.
 
 Every zoo architecture with random weights (torchvision names, fixed seed,
 random BN statistics) and a random batch of 2: the CPU backend in fp32 is the
@@ -26,7 +30,12 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "weights-tools"))
 
 
+DEVICE = "cuda"
+
+
 def classify(cnnserve, model, npy, device, precision, batch):
+    if device == "cuda" and DEVICE == "cpu":
+        device, precision = "cpu", "fp32"
     cmd = [cnnserve, "classify", model, npy, "--json", "--logits", "--top-k", "1", "--batch", str(batch),
            "--device", device, "--precision", precision]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -35,12 +44,11 @@ def classify(cnnserve, model, npy, device, precision, batch):
     return np.array([r["logits"] for r in json.loads(p.stdout)["results"]], dtype=np.float64)
 
 
-def zoo_cases(cnnserve, tmp, failures):
+def zoo_cases(cnnserve, tmp, failures, archs):
     import export_torchvision
-    import torch_zoo
     print("| model | fp32 max rel diff (<= 1e-3) | tf32 max rel diff | fp16 min cosine (>= 0.999) |")
     print("|---|---|---|---|")
-    for arch in torch_zoo.ARCHS:
+    for arch in archs:
         row = [arch]
         try:
             w = os.path.join(tmp, f"{arch}.safetensors")
@@ -50,6 +58,7 @@ def zoo_cases(cnnserve, tmp, failures):
                                capture_output=True, text=True)
             if p.returncode != 0:
                 raise RuntimeError(p.stderr.strip())
+            import torch_zoo
             x = np.random.default_rng(3).standard_normal((2, *torch_zoo.INPUT_SHAPE[arch])).astype(np.float32)
             npy = os.path.join(tmp, f"{arch}.npy")
             np.save(npy, x)
@@ -82,9 +91,9 @@ def read_idx(path):
     return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def fashion_cases(cnnserve, tmp, data_dir, failures):
-    images = read_idx(os.path.join(data_dir, "t10k-images-idx3-ubyte.gz"))
-    labels = read_idx(os.path.join(data_dir, "t10k-labels-idx1-ubyte.gz")).astype(np.int64)
+def fashion_cases(cnnserve, tmp, data_dir, failures, limit):
+    images = read_idx(os.path.join(data_dir, "t10k-images-idx3-ubyte.gz"))[:limit]
+    labels = read_idx(os.path.join(data_dir, "t10k-labels-idx1-ubyte.gz")).astype(np.int64)[:limit]
     npy = os.path.join(tmp, "t10k.npy")
     np.save(npy, (images.astype(np.float32) / 255.0)[:, None])
     print("\n| trained model | CPU fp32 accuracy | CUDA fp32 | CUDA fp16 | (within 0.05 points) |")
@@ -113,12 +122,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cnnserve")
     ap.add_argument("--fashion", help="directory with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz")
+    ap.add_argument("--archs", help="comma-separated zoo architectures (default: all)")
+    ap.add_argument("--images", type=int, default=10000, help="Fashion-MNIST test images used")
+    ap.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
     a = ap.parse_args()
+    global DEVICE
+    DEVICE = a.device
+    import torch_zoo
+    archs = a.archs.split(",") if a.archs else torch_zoo.ARCHS
     failures = []
     with tempfile.TemporaryDirectory(prefix="cnn-gpu-") as tmp:
-        zoo_cases(a.cnnserve, tmp, failures)
+        zoo_cases(a.cnnserve, tmp, failures, archs)
         if a.fashion and os.path.exists(os.path.join(a.fashion, "t10k-labels-idx1-ubyte.gz")):
-            fashion_cases(a.cnnserve, tmp, a.fashion, failures)
+            fashion_cases(a.cnnserve, tmp, a.fashion, failures, a.images)
         else:
             print("\nFashion-MNIST test split not carried: trained-model accuracy not checked")
     print("\n" + ("All conformance checks passed." if not failures else
