@@ -24,10 +24,13 @@ ARCHS = ["resnet50", "vgg16", "googlenet", "inception_v3"]
 BATCHES = [1, 8, 64, 256]
 
 
-def cnnserve_bench(cnnserve, model, iters):
-    p = subprocess.run([cnnserve, "bench", model, "--device", "cuda", "--batch", ",".join(map(str, BATCHES)),
-                        "--precision", "fp32,tf32,fp16", "--iters", str(iters), "--warmup", "3", "--json"],
-                       capture_output=True, text=True, timeout=600)
+def cnnserve_bench(cnnserve, model, iters, seconds):
+    try:
+        p = subprocess.run([cnnserve, "bench", model, "--device", "cuda", "--batch", ",".join(map(str, BATCHES)),
+                            "--precision", "fp32,tf32,fp16", "--iters", str(iters), "--warmup", "3", "--json"],
+                           capture_output=True, text=True, timeout=max(seconds, 10))
+    except subprocess.TimeoutExpired:
+        return {}, f"did not finish in {seconds:.0f} s"
     try:
         doc = json.loads(p.stdout)
     except ValueError:
@@ -115,7 +118,7 @@ def main():
             d = os.path.join(tmp, arch)
             subprocess.run([a.cnnserve, "convert", "--arch", arch, "--weights", w, "--out", d], check=True,
                            capture_output=True)
-            ours, problem = cnnserve_bench(a.cnnserve, d, a.iters)
+            ours, problem = cnnserve_bench(a.cnnserve, d, a.iters, share * 0.6)
             theirs = torch_bench(arch, deadline, a.iters) if have_torch else {}
             for b in BATCHES:
                 cells = []

@@ -106,6 +106,7 @@ static cnn_status_t cu_session_create(const cnn_graph_t *g, const cnn_session_op
     s->device = opts->device_index;
     s->guard_bytes = cnn_cu_env_flag(getenv("CNN_CUDA_GUARD"), false) ? CNN_CU_GUARD_BYTES : 0;
     s->graphs_enabled = cnn_cu_env_flag(getenv("CNN_CUDA_GRAPHS"), true);
+    s->conv_benchmark = cnn_cu_env_flag(getenv("CNN_CUDA_CONV_BENCHMARK"), true);
     if ((st = cnn_cu_format_for(opts->precision, &s->fmt, err)) != CNN_OK)
         goto done;
     if (!(s->batches = calloc((size_t)opts->max_batch + 1, sizeof *s->batches))) {

@@ -5,7 +5,10 @@
  * residual (alpha2 = 1) or y itself with alpha2 = 0. Other activations run
  * cudnnConvolutionForward and the own bias+residual+activation kernel.
  * Algorithms are benchmarked once per convolution key (cudnnFind...Ex within
- * the session's workspace bound) and kept in a per-device cache. */
+ * the session's workspace bound; CNN_CUDA_CONV_BENCHMARK=0 takes cuDNN's
+ * heuristic choice instead) and kept in a per-device cache. cuDNN may refuse
+ * the fused call for an algorithm: a trial call at preparation finds that
+ * out, and such a layer runs unfused. */
 #include <pthread.h>
 #include <string.h>
 
@@ -48,14 +51,19 @@ static cnn_status_t choose_algo(cnn_backend_session_t *s, const cnn_cu_plan_t *p
     cnn_cu_conv_key_make(p, s->g, stp, &key);
     int dev = s->device < CNN_CU_MAX_DEVICES ? s->device : CNN_CU_MAX_DEVICES - 1;
     pthread_mutex_lock(&algo_lock);
-    bool cached = cnn_cu_algo_cache_get(&algo_caches[dev], &key, &algo);
+    /* A choice made by a session with a larger workspace may not fit this one's. */
+    bool cached = cnn_cu_algo_cache_get(&algo_caches[dev], &key, &algo) && algo.workspace <= s->workspace_size;
     pthread_mutex_unlock(&algo_lock);
     if (!cached) {
         cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
         int got = 0;
-        CNN_DNN_TRY(err, cudnnFindConvolutionForwardAlgorithmEx(s->dnn, ex->x, x, ex->filter, w, ex->conv, ex->y, y,
-                                                                 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf,
-                                                                 s->workspace, s->workspace_size));
+        if (s->conv_benchmark)
+            CNN_DNN_TRY(err, cudnnFindConvolutionForwardAlgorithmEx(s->dnn, ex->x, x, ex->filter, w, ex->conv, ex->y,
+                                                                     y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf,
+                                                                     s->workspace, s->workspace_size));
+        else
+            CNN_DNN_TRY(err, cudnnGetConvolutionForwardAlgorithm_v7(s->dnn, ex->x, ex->filter, ex->conv, ex->y,
+                                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf));
         int pick = -1;
         for (int i = 0; i < got && pick < 0; i++)
             if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= s->workspace_size)
@@ -119,8 +127,19 @@ cnn_status_t cnn_cu_conv_prepare(cnn_backend_session_t *s, const cnn_cu_plan_t *
         CNN_DNN_TRY(err, cudnnCreateActivationDescriptor(&ex->act));
         CNN_DNN_TRY(err, cudnnSetActivationDescriptor(ex->act, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
     }
-    st = choose_algo(s, p, stp, ex, cnn_cu_tensor_ptr(s, p, in), s->weights->dev + ws->a,
-                     cnn_cu_tensor_ptr(s, p, out), err);
+    void *y = cnn_cu_tensor_ptr(s, p, out);
+    if ((st = choose_algo(s, p, stp, ex, cnn_cu_tensor_ptr(s, p, in), s->weights->dev + ws->a, y, err)) != CNN_OK)
+        goto done;
+    if (stp->conv_fused) {
+        /* Trial run on the arena (its contents do not matter yet). */
+        const float one = 1.0f, zero = 0.0f;
+        cudnnStatus_t ds = cudnnConvolutionBiasActivationForward(
+            s->dnn, &one, ex->x, cnn_cu_tensor_ptr(s, p, in), ex->filter, s->weights->dev + ws->a, ex->conv, ex->algo,
+            s->workspace, ex->algo_ws, &zero, ex->y, y, ex->bias, s->weights->dev + ws->b, ex->act, ex->y, y);
+        ex->unfused = ds != CUDNN_STATUS_SUCCESS;
+        if (ex->unfused)
+            cudaGetLastError();
+    }
 done:
     return st;
 }
@@ -146,7 +165,7 @@ cnn_status_t cnn_cu_conv_enqueue(cnn_backend_session_t *s, const cnn_cu_plan_t *
                                           stp->aux_pad_left, f16, s->compute));
         x = padded;
     }
-    if (stp->conv_fused) {
+    if (stp->conv_fused && !ex->unfused) {
         const float alpha2 = res ? 1.0f : 0.0f;
         CNN_DNN_TRY(err, cudnnConvolutionBiasActivationForward(s->dnn, &one, ex->x, x, ex->filter, w, ex->conv,
                                                                ex->algo, s->workspace, ex->algo_ws, &alpha2, ex->y,

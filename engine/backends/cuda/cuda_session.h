@@ -39,6 +39,7 @@ typedef struct cnn_cu_step_exec {
     cudnnLRNDescriptor_t lrn;
     cudnnConvolutionFwdAlgo_t algo;
     size_t algo_ws;
+    bool unfused; /* cuDNN refused the fused call: conv, then the bias+relu kernel */
     cublasLtMatmulDesc_t mm;
     cublasLtMatrixLayout_t la, lb, lc;
     cublasLtMatmulAlgo_t mm_algo;
@@ -72,6 +73,7 @@ struct cnn_backend_session {
     float *in_host, *out_host; /* pinned */
     size_t guard_bytes;        /* CNN_CUDA_GUARD: bytes checked after every device buffer */
     bool graphs_enabled;
+    bool conv_benchmark; /* cudnnFind (CNN_CUDA_CONV_BENCHMARK, default on) or cuDNN's heuristics */
 };
 
 /* --- cuda_steps.c --- */
