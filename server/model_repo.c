@@ -94,6 +94,21 @@ static int model_threads(const srv_config_t *cfg, const cnn_model_t *model)
     return macs < SRV_SMALL_MODEL_MACS ? 1 : 0;
 }
 
+/* A model the GPU cannot run (an unsupported layer, too little memory) is
+ * served on the CPU in fp32 rather than not at all; stderr says so. */
+static cnn_status_t session_create(srv_model_t *m, cnn_session_options_t *so, const char *dir, cnn_error_t *err)
+{
+    cnn_status_t st = cnn_session_create(m->model, so, &m->session, err);
+    if (st == CNN_OK || so->device == CNN_DEVICE_CPU)
+        return st;
+    fprintf(stderr, "cnnserve serve: model %s cannot run on cuda:%d (%s); serving it on the CPU\n", dir,
+            so->device_index, err->message);
+    so->device = CNN_DEVICE_CPU;
+    so->device_index = 0;
+    so->precision = CNN_PRECISION_FP32;
+    return cnn_session_create(m->model, so, &m->session, err);
+}
+
 static bool model_load(const char *dir, const srv_config_t *cfg, srv_model_t *m)
 {
     cnn_error_t err;
@@ -121,7 +136,7 @@ static bool model_load(const char *dir, const srv_config_t *cfg, srv_model_t *m)
     so.precision = cfg->precision;
     if (!m->name || !m->dir || m->name[0] == '\0') {
         fprintf(stderr, "cnnserve serve: skipping model %s: no name\n", dir);
-    } else if (cnn_session_create(m->model, &so, &m->session, &err) != CNN_OK) {
+    } else if (session_create(m, &so, dir, &err) != CNN_OK) {
         fprintf(stderr, "cnnserve serve: skipping model %s: cannot create a session: %s\n", dir,
                 err.message);
     } else if (!srv_model_meta_build(m)) {
