@@ -6,9 +6,9 @@
 #   debs/          the Debian 12 -dev packages cnnserve builds against (oneDNN,
 #                  cJSON, HDF5, libmicrohttpd, libuv, stb, protobuf-c), unpacked
 #                  there into a private prefix for the from-source build;
-#   bin/, lib/     a cnnserve built here with CNN_CUDA=ON and the non-system
-#                  shared libraries it loads (CUDA libraries excluded): the
-#                  fallback when the build there fails;
+#   bin/, lib/     a cnnserve built here with CNN_CUDA=ON and the shared
+#                  libraries it loads except the C/C++ runtime, CUDA's and
+#                  oneDNN's (from debs/): the fallback when the build there fails;
 #   fashion-mnist/ the Fashion-MNIST test split (10,000 images) for the
 #                  trained models' accuracy check.
 set -euo pipefail
@@ -23,10 +23,12 @@ echo "== cnnserve with the CUDA backend (build-gpu/)" >&2
 cmake -S "$root" -B "$root/build-gpu" -DCMAKE_BUILD_TYPE=Release -DCNN_CUDA=ON >/dev/null
 cmake --build "$root/build-gpu" -j2 --target cnnserve >&2
 cp "$root/build-gpu/server/cnnserve" "$carry/bin/"
+# Its shared libraries, except the C/C++ runtime (newer on the GPU machine),
+# the CUDA libraries (the GPU machine's own) and oneDNN (in the .debs below).
 ldd "$root/build-gpu/server/cnnserve" | awk '/=> \// {print $3}' | while read -r lib; do
   case "$(basename "$lib")" in
-    libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libstdc++.so*|libgcc_s.so*) ;;
-    libcuda*|libcudart*|libcublas*|libcudnn*|libnvrtc*|libnvJitLink*) ;;
+    libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|libresolv.so*|ld-linux*|libstdc++.so*|libgcc_s.so*) ;;
+    libgomp.so*|libz.so*|libcuda*|libcublas*|libcudnn*|libOpenCL*|libdnnl*) ;;
     *) cp -L "$lib" "$carry/lib/" ;;
   esac
 done
@@ -39,3 +41,4 @@ pkgs="libdnnl-dev libdnnl2 libcjson-dev libcjson1 libhdf5-dev libhdf5-103-1 libh
 
 cp /usr/share/datasets/fashion-mnist/t10k-* "$carry/fashion-mnist/"
 du -sh "$carry" >&2
+echo "(the device call carries at most 64 MiB with the working tree)" >&2

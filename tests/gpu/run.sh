@@ -11,8 +11,9 @@
 #     with nvcc, CMake, ninja, gcc; no network, no apt, no PyPI.
 #   - python3 = /opt/torch/.venv/bin/python3 with torch 2.11 (+cu130),
 #     torchvision 0.26, numpy; cuDNN 9 comes as the pip package
-#     nvidia-cudnn-cu13 inside that venv (headers and libcudnn), found below
-#     through `import nvidia.cudnn` and passed to CMake as CUDNN_ROOT.
+#     nvidia-cudnn-cu13 inside that venv (headers and libcudnn.so.9), unless
+#     the toolkit folder has it: found below with `find` and passed to CMake
+#     as CUDNN_INCLUDE_DIR / CUDNN_LIBRARY.
 #   - NOT there: oneDNN, cJSON, HDF5, libmicrohttpd, libuv, stb, protobuf-c
 #     (cnnserve's Debian 12 build dependencies). tests/gpu/prepare.sh, run on a
 #     development machine first, puts their .debs into .gpu-carry/debs; this
@@ -42,45 +43,63 @@ note "python: $($py -c 'import sys, torch; print(sys.version.split()[0], "torch"
 note '```'
 
 # --- cuDNN and the other build dependencies ---
-cudnn_root="$($py -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null ||
-  $py -c 'import nvidia.cudnn; print(list(nvidia.cudnn.__path__)[0])' 2>/dev/null || true)"
-[ -f /usr/local/cuda/include/cudnn.h ] && cudnn_root="${cudnn_root:-/usr/local/cuda}"
-cublas_lib="$($py -c 'import nvidia.cublas, os; print(list(nvidia.cublas.__path__)[0] + "/lib")' 2>/dev/null || true)"
-export LD_LIBRARY_PATH="${cudnn_root:+$cudnn_root/lib:}${cublas_lib:+$cublas_lib:}/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}"
-note "cuDNN root: ${cudnn_root:-not found}"
-
+# Where cuDNN and the CUDA libraries are: the toolkit's folders or the pip
+# packages (nvidia-cudnn-cu13, nvidia-cublas, ...) of the torch venv.
+find_one() { find /usr/local /opt /usr/lib /usr/include -xdev -name "$1" 2>/dev/null | sort | head -1; }
+cudnn_h="$(find_one cudnn.h)"
+cudnn_so="$(find_one 'libcudnn.so.9')"
+lt_so="$(find_one 'libcublasLt.so.13')"
+rt_so="$(find_one 'libcudart.so.13')"
+note "cuDNN: ${cudnn_h:-cudnn.h not found}, ${cudnn_so:-libcudnn.so.9 not found}; cuBLASLt: ${lt_so:-not found}; cudart: ${rt_so:-not found}"
+# cnnserve's own library path (CUDA, cuDNN, the unpacked packages); python
+# (torch) keeps the machine's.
+cuda_libs=""
+for f in "$cudnn_so" "$lt_so" "$rt_so"; do [ -n "$f" ] && cuda_libs="$cuda_libs$(dirname "$f"):"; done
+cuda_libs="${cuda_libs}/usr/local/cuda/lib64:/usr/local/cuda/lib"
 prefix=/tmp/cnn-gpu-deps
-bin=""
-if [ -d "$carry/debs" ] && [ -n "$cudnn_root" ]; then
+pkg_libs="$prefix/usr/lib/x86_64-linux-gnu:$prefix/usr/lib/x86_64-linux-gnu/hdf5/serial"
+if [ -d "$carry/debs" ]; then
   mkdir -p "$prefix"
   for d in "$carry"/debs/*.deb; do dpkg -x "$d" "$prefix" 2>>"$log"; done
-  # Unversioned .so links of the -dev packages point at absolute /usr paths: relink inside the prefix.
-  for l in "$prefix"/usr/lib/x86_64-linux-gnu/*.so; do
+  # Unversioned .so links of the -dev packages may point at absolute /usr paths: relink inside the prefix.
+  for l in "$prefix"/usr/lib/x86_64-linux-gnu/*.so "$prefix"/usr/lib/x86_64-linux-gnu/hdf5/serial/*.so; do
     [ -L "$l" ] && ln -sf "$(basename "$(readlink "$l")")" "$l"
   done
-  export PKG_CONFIG_PATH="$prefix/usr/lib/x86_64-linux-gnu/pkgconfig:$prefix/usr/share/pkgconfig"
-  export PKG_CONFIG_SYSROOT_DIR="$prefix"
-  export PATH="$prefix/usr/bin:$PATH"
-  export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:$LD_LIBRARY_PATH"
-  if timeout 240 cmake -S "$root" -B /tmp/cnn-build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCNN_CUDA=ON \
-       -DCUDNN_ROOT="$cudnn_root" -DCMAKE_PREFIX_PATH="$prefix/usr;$prefix/usr/lib/x86_64-linux-gnu/cmake" \
-       -DHDF5_ROOT="$prefix/usr/lib/x86_64-linux-gnu/hdf5/serial" \
-       -DSTB_INCLUDE_DIR="$prefix/usr/include/stb" >>"$log" 2>&1 &&
-     timeout 240 cmake --build /tmp/cnn-build -j16 --target cnnserve >>"$log" 2>&1; then
-    bin=/tmp/cnn-build/server/cnnserve
+fi
+real=""
+gen=""
+command -v ninja >/dev/null && gen="-G Ninja"
+if [ -d "$carry/debs" ] && [ -n "$cudnn_h" ] && [ -n "$cudnn_so" ]; then
+  if ( export PKG_CONFIG_PATH="$prefix/usr/lib/x86_64-linux-gnu/pkgconfig:$prefix/usr/share/pkgconfig"
+       export PKG_CONFIG_SYSROOT_DIR="$prefix" PATH="$prefix/usr/bin:$PATH"
+       export LD_LIBRARY_PATH="$pkg_libs:${LD_LIBRARY_PATH:-}"
+       timeout 200 cmake -S "$root" -B /tmp/cnn-build $gen -DCMAKE_BUILD_TYPE=Release -DCNN_CUDA=ON \
+         -DCUDNN_INCLUDE_DIR="$(dirname "$cudnn_h")" -DCUDNN_LIBRARY="$cudnn_so" -DCMAKE_PREFIX_PATH="$prefix/usr;$prefix/usr/lib/x86_64-linux-gnu/cmake" \
+         -DHDF5_ROOT="$prefix/usr/lib/x86_64-linux-gnu/hdf5/serial" \
+         -DHDF5_INCLUDE_DIRS="$prefix/usr/include/hdf5/serial" -DSTB_INCLUDE_DIR="$prefix/usr/include/stb" &&
+       timeout 200 cmake --build /tmp/cnn-build -j16 --target cnnserve ) >>"$log" 2>&1; then
+    real=/tmp/cnn-build/server/cnnserve
     note "build: from the working tree on this machine ($(elapsed) s)"
   else
-    note "build: from source FAILED (see gpu_log.txt); using the carried binary"
+    note "build: from source FAILED after $(elapsed) s (see gpu_log.txt); using the carried binary"
   fi
 fi
-if [ -z "$bin" ] && [ -x "$carry/bin/cnnserve" ]; then
-  export LD_LIBRARY_PATH="$carry/lib:$LD_LIBRARY_PATH"
-  bin="$carry/bin/cnnserve"
+libs="$cuda_libs:$pkg_libs"
+if [ -z "$real" ] && [ -x "$carry/bin/cnnserve" ]; then
+  real="$carry/bin/cnnserve"
+  libs="$cuda_libs:$carry/lib:$pkg_libs"
   note "build: carried binary (built by tests/gpu/prepare.sh)"
 fi
-if [ -z "$bin" ] || ! "$bin" help >/dev/null 2>>"$log"; then
-  note "no runnable cnnserve: stopping"; exit 1
+bin=/tmp/cnnserve
+printf '#!/bin/sh\nLD_LIBRARY_PATH="%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "%s" "$@"\n' "$libs" "$real" > "$bin"
+chmod +x "$bin"
+if [ -z "$real" ] || ! "$bin" help >/dev/null 2>>"$log"; then
+  note "no runnable cnnserve: stopping"
+  LD_LIBRARY_PATH="$libs" ldd "$real" >>"$log" 2>&1
+  exit 1
 fi
+note "classify on the GPU: $("$bin" classify "$root/models/lenet5-fashion" \
+  "$root/models/lenet5-fashion/samples/0_ankle_boot.png" --device cuda --top-k 1 2>&1 | tr '\n' ' ')"
 
 # --- conformance: CUDA vs CPU ---
 note ""
