@@ -19,13 +19,14 @@ grep -qx '/.gpu-carry/' "$(git -C "$root" rev-parse --git-common-dir)/info/exclu
 rm -rf "$carry"
 mkdir -p "$carry/debs" "$carry/bin" "$carry/lib" "$carry/fashion-mnist"
 
-echo "== cnnserve with the CUDA backend (build-gpu/)" >&2
-cmake -S "$root" -B "$root/build-gpu" -DCMAKE_BUILD_TYPE=Release -DCNN_CUDA=ON >/dev/null
-cmake --build "$root/build-gpu" -j2 --target cnnserve >&2
-cp "$root/build-gpu/server/cnnserve" "$carry/bin/"
+build="$root/build" # scripts/build.sh's Release build, with the CUDA backend required
+echo "== cnnserve with the CUDA backend ($build)" >&2
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCNN_CUDA=ON >/dev/null
+cmake --build "$build" -j2 --target cnnserve >&2
+cp "$build/server/cnnserve" "$carry/bin/"
 # Its shared libraries, except the C/C++ runtime (newer on the GPU machine),
 # the CUDA libraries (the GPU machine's own) and oneDNN (in the .debs below).
-ldd "$root/build-gpu/server/cnnserve" | awk '/=> \// {print $3}' | while read -r lib; do
+ldd "$build/server/cnnserve" | awk '/=> \// {print $3}' | while read -r lib; do
   case "$(basename "$lib")" in
     libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|libresolv.so*|ld-linux*|libstdc++.so*|libgcc_s.so*) ;;
     libgomp.so*|libz.so*|libcuda*|libcublas*|libcudnn*|libOpenCL*|libdnnl*) ;;
