@@ -127,14 +127,15 @@ cnn_status_t cnn_cu_conv_prepare(cnn_backend_session_t *s, const cnn_cu_plan_t *
         CNN_DNN_TRY(err, cudnnCreateActivationDescriptor(&ex->act));
         CNN_DNN_TRY(err, cudnnSetActivationDescriptor(ex->act, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
     }
-    void *y = cnn_cu_tensor_ptr(s, p, out);
-    if ((st = choose_algo(s, p, stp, ex, cnn_cu_tensor_ptr(s, p, in), s->weights->dev + ws->a, y, err)) != CNN_OK)
+    cnn_cu_bases_t bases = cnn_cu_bases(s);
+    void *x = cnn_cu_tensor_addr(&bases, p, in), *y = cnn_cu_tensor_addr(&bases, p, out);
+    if ((st = choose_algo(s, p, stp, ex, x, s->weights->dev + ws->a, y, err)) != CNN_OK)
         goto done;
     if (stp->conv_fused) {
         /* Trial run on the arena (its contents do not matter yet). */
         const float one = 1.0f, zero = 0.0f;
         cudnnStatus_t ds = cudnnConvolutionBiasActivationForward(
-            s->dnn, &one, ex->x, cnn_cu_tensor_ptr(s, p, in), ex->filter, s->weights->dev + ws->a, ex->conv, ex->algo,
+            s->dnn, &one, ex->x, x, ex->filter, s->weights->dev + ws->a, ex->conv, ex->algo,
             s->workspace, ex->algo_ws, &zero, ex->y, y, ex->bias, s->weights->dev + ws->b, ex->act, ex->y, y);
         ex->unfused = ds != CUDNN_STATUS_SUCCESS;
         if (ex->unfused)
@@ -144,39 +145,25 @@ done:
     return st;
 }
 
-cnn_status_t cnn_cu_conv_enqueue(cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_step_t *stp,
-                                 const cnn_cu_step_exec_t *ex, cnn_error_t *err)
+cnn_status_t cnn_cu_conv_run(cnn_backend_session_t *s, const cnn_cu_step_exec_t *ex, const cnn_cu_call_t *c,
+                             cnn_error_t *err)
 {
     cnn_status_t st = CNN_OK;
-    const cnn_node_t *n = &s->g->nodes[stp->node];
-    const cnn_cu_tensor_t *src = &p->values[stp->in], *out = &p->values[stp->node];
-    const cnn_cu_wslot_t *ws = &s->weights->layout_info.slots[stp->node];
-    bool f16 = p->fmt.dtype == CNN_CU_F16;
-    const void *x = cnn_cu_tensor_ptr(s, p, src);
-    void *y = cnn_cu_tensor_ptr(s, p, out);
-    const void *w = s->weights->dev + ws->a, *bias = s->weights->dev + ws->b;
-    const cnn_cu_tensor_t *res_t = n->residual_input >= 0 ? &p->values[cnn_graph_resolve(s->g, n->residual_input)]
-                                                          : NULL;
-    const void *res = res_t ? cnn_cu_tensor_ptr(s, p, res_t) : NULL;
     const float one = 1.0f, zero = 0.0f;
-    if (stp->aux.buf >= 0) {
-        void *padded = cnn_cu_tensor_ptr(s, p, &stp->aux);
-        CNN_CU_TRY(err, cnn_cu_k_zero_pad(x, cnn_cu_kt(src), padded, cnn_cu_kt(&stp->aux), stp->aux_pad_top,
-                                          stp->aux_pad_left, f16, s->compute));
-        x = padded;
-    }
-    if (stp->conv_fused && !ex->unfused) {
-        const float alpha2 = res ? 1.0f : 0.0f;
-        CNN_DNN_TRY(err, cudnnConvolutionBiasActivationForward(s->dnn, &one, ex->x, x, ex->filter, w, ex->conv,
+    if (c->b[0] && !ex->unfused) {
+        /* y = relu(conv(x) + bias + z): z the residual (alpha2 = 1) or y itself with alpha2 = 0. */
+        const float alpha2 = c->src2 ? 1.0f : 0.0f;
+        CNN_DNN_TRY(err, cudnnConvolutionBiasActivationForward(s->dnn, &one, ex->x, c->src, ex->filter, c->p0, ex->conv,
                                                                ex->algo, s->workspace, ex->algo_ws, &alpha2, ex->y,
-                                                               res ? res : y, ex->bias, bias, ex->act, ex->y, y));
-    } else {
-        CNN_DNN_TRY(err, cudnnConvolutionForward(s->dnn, &one, ex->x, x, ex->filter, w, ex->conv, ex->algo,
-                                                 s->workspace, ex->algo_ws, &zero, ex->y, y));
-        cnn_cu_kt_t rk = res_t ? cnn_cu_kt(res_t) : cnn_cu_kt(out);
-        CNN_CU_TRY(err, cnn_cu_k_bias_act(y, cnn_cu_kt(out), bias, res, rk, (int)n->post_act, n->post_act_alpha,
-                                          n->post_act_beta, f16, s->compute));
+                                                               c->src2 ? c->src2 : c->dst, ex->bias, c->p1, ex->act,
+                                                               ex->y, c->dst));
+        goto done;
     }
+    CNN_DNN_TRY(err, cudnnConvolutionForward(s->dnn, &one, ex->x, c->src, ex->filter, c->p0, ex->conv, ex->algo,
+                                             s->workspace, ex->algo_ws, &zero, ex->y, c->dst));
+    if (c->b[0]) /* the fused call was refused for this layer: its epilogue as a kernel */
+        CNN_CU_TRY(err, cnn_cu_k_bias_act(c->dst, c->d, c->p1, c->src2, c->src2 ? c->s2 : c->d, c->act, c->alpha,
+                                          c->beta, c->f16, s->compute));
 done:
     return st;
 }
@@ -200,7 +187,6 @@ cnn_status_t cnn_cu_dense_prepare(cnn_backend_session_t *s, const cnn_cu_plan_t 
     cublasLtMatmulPreference_t pref = NULL;
     cublasLtMatmulHeuristicResult_t result;
     int got = 0;
-    ex->mm_act = n->post_act == CNN_ACT_RELU ? CNN_ACT_NONE : (int)n->post_act;
     if (k != cnn_node_numel(&s->g->nodes[stp->in])) {
         st = cnn_error_set(err, CNN_E_SHAPE, "layer %s: dense input is not contiguous", n->name);
         goto done;
@@ -232,30 +218,13 @@ done:
     return st;
 }
 
-cnn_status_t cnn_cu_dense_enqueue(cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_step_t *stp,
-                                  const cnn_cu_step_exec_t *ex, cnn_error_t *err)
+cnn_status_t cnn_cu_dense_run(cnn_backend_session_t *s, const cnn_cu_step_exec_t *ex, const cnn_cu_call_t *c,
+                              cnn_error_t *err)
 {
     cnn_status_t st = CNN_OK;
-    const cnn_node_t *n = &s->g->nodes[stp->node];
-    const cnn_cu_wslot_t *ws = &s->weights->layout_info.slots[stp->node];
-    const cnn_cu_tensor_t *src = &p->values[stp->in], *out = &p->values[stp->node];
-    bool f16 = p->fmt.dtype == CNN_CU_F16;
-    const void *x = cnn_cu_tensor_ptr(s, p, src);
-    void *y = cnn_cu_tensor_ptr(s, p, out);
     const float one = 1.0f, zero = 0.0f;
-    if (stp->aux.buf >= 0) {
-        void *flat = cnn_cu_tensor_ptr(s, p, &stp->aux);
-        /* The flat copy seen as the source's 4-D shape in NCHW order. */
-        cnn_cu_tensor_t view;
-        cnn_cu_tensor_init(&view, src->n, src->c, src->h, src->w, false, CNN_CU_NCHW, 1);
-        CNN_CU_TRY(err, cnn_cu_k_copy(x, cnn_cu_kt(src), f16, flat, cnn_cu_kt(&view), f16, s->compute));
-        x = flat;
-    }
-    CNN_LT_TRY(err, cublasLtMatmul(s->lt, ex->mm, &one, s->weights->dev + ws->a, ex->la, x, ex->lb, &zero, y, ex->lc,
-                                   y, ex->lc, &ex->mm_algo, s->lt_workspace, s->lt_workspace_size, s->compute));
-    if (ex->mm_act != CNN_ACT_NONE)
-        CNN_CU_TRY(err, cnn_cu_k_act(y, cnn_cu_kt(out), y, cnn_cu_kt(out), ex->mm_act, n->post_act_alpha,
-                                     n->post_act_beta, f16, s->compute));
+    CNN_LT_TRY(err, cublasLtMatmul(s->lt, ex->mm, &one, c->p0, ex->la, c->src, ex->lb, &zero, c->dst, ex->lc, c->dst,
+                                   ex->lc, &ex->mm_algo, s->lt_workspace, s->lt_workspace_size, s->compute));
 done:
     return st;
 }

@@ -1,32 +1,19 @@
 /* The CUDA backend's own kernels (cuda_kernels.cu), for what cuDNN and
- * cuBLASLt do not do. Every launcher enqueues one kernel on `stream` and
- * returns the launch's cudaError_t.
- *
- * Tensors are described by cnn_cu_kt_t: logical n, c, h, w, physical
- * channels cp and element strides; `nhwc` says the memory order the output
- * is walked in. Kernels walk every physical element of their output and
- * write zero into padded channels (c >= output c), so padding stays finite.
- * `f16` selects fp16 storage for activations (fp32 otherwise); the
- * per-channel parameters (scale, shift, slopes) are always fp32. */
+ * cuBLASLt do not do. Every launcher enqueues one grid-stride kernel on
+ * `stream` that applies one element function of cuda_elem.h (where the
+ * semantics are documented) to every element of its output, and returns the
+ * launch's cudaError_t. */
 #ifndef CNN_CUDA_KERNELS_H
 #define CNN_CUDA_KERNELS_H
 
 #include <cuda_runtime_api.h>
 #include <stdbool.h>
 
+#include "cuda_elem.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct cnn_cu_kt {
-    int n, c, h, w, cp;
-    long long sn, sc, sh, sw;
-    int nhwc;
-} cnn_cu_kt_t;
-
-/* Activation codes (= cnn_act_t). */
-enum { CNN_CU_ACT_NONE = 0, CNN_CU_ACT_RELU, CNN_CU_ACT_LEAKY_RELU, CNN_CU_ACT_ELU, CNN_CU_ACT_SIGMOID,
-       CNN_CU_ACT_TANH, CNN_CU_ACT_CLIP };
 
 /* dst = src (same logical shape) with a dtype change: src_f16/dst_f16 each
  * say fp16 or fp32. Used for input staging, output staging and flattening. */
@@ -68,18 +55,7 @@ cudaError_t cnn_cu_k_lrn(const void *src, cnn_cu_kt_t s, void *dst, cnn_cu_kt_t 
 cudaError_t cnn_cu_k_maxout(const void *src, cnn_cu_kt_t s, void *dst, cnn_cu_kt_t d, int pieces, bool f16,
                             cudaStream_t stream);
 
-#define CNN_CU_CONCAT_MAX 8
-/* Concat along channels: inputs [0, count) start at output channels
- * offsets[i]; this launch writes output channels [offsets[0], offsets[0] +
- * sum of their c) and, with zero_tail, every channel >= total_c. */
-typedef struct cnn_cu_concat_args {
-    const void *src[CNN_CU_CONCAT_MAX];
-    cnn_cu_kt_t s[CNN_CU_CONCAT_MAX];
-    int offsets[CNN_CU_CONCAT_MAX];
-    int count;
-    int total_c;
-    bool zero_tail;
-} cnn_cu_concat_args_t;
+/* Concat: one launch per CNN_CU_CONCAT_MAX inputs (see cnn_cu_concat_args_t). */
 cudaError_t cnn_cu_k_concat(const cnn_cu_concat_args_t *a, void *dst, cnn_cu_kt_t d, bool f16, cudaStream_t stream);
 
 #ifdef __cplusplus

@@ -5,6 +5,7 @@
 #define CNN_CUDA_SESSION_H
 
 #include "backend.h"
+#include "cuda_calls.h"
 #include "cuda_check.h"
 #include "cuda_kernels.h"
 #include "cuda_pack.h"
@@ -43,7 +44,6 @@ typedef struct cnn_cu_step_exec {
     cublasLtMatmulDesc_t mm;
     cublasLtMatrixLayout_t la, lb, lc;
     cublasLtMatmulAlgo_t mm_algo;
-    int mm_act; /* activation left for an own kernel after the matmul */
 } cnn_cu_step_exec_t;
 
 typedef struct cnn_cu_batch {
@@ -83,23 +83,23 @@ cnn_status_t cnn_cu_batch_prepare(cnn_backend_session_t *s, cnn_cu_batch_t *b, c
 void cnn_cu_batch_destroy(cnn_cu_batch_t *b);
 /* Enqueues every step of b on s->compute (no synchronisation). */
 cnn_status_t cnn_cu_batch_enqueue(cnn_backend_session_t *s, cnn_cu_batch_t *b, cnn_error_t *err);
-/* Device address of a plan tensor. */
-void *cnn_cu_tensor_ptr(const cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_tensor_t *t);
+/* The session's device base addresses for cnn_cu_step_calls. */
+cnn_cu_bases_t cnn_cu_bases(const cnn_backend_session_t *s);
 
 /* --- cuda_conv.c --- */
 cnn_status_t cnn_cu_conv_prepare(cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_step_t *st,
                                  cnn_cu_step_exec_t *ex, cnn_error_t *err);
-cnn_status_t cnn_cu_conv_enqueue(cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_step_t *st,
-                                 const cnn_cu_step_exec_t *ex, cnn_error_t *err);
+/* Runs a CNN_CU_CALL_CONV call with the step's descriptors. */
+cnn_status_t cnn_cu_conv_run(cnn_backend_session_t *s, const cnn_cu_step_exec_t *ex, const cnn_cu_call_t *c,
+                             cnn_error_t *err);
 cnn_status_t cnn_cu_dense_prepare(cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_step_t *st,
                                   cnn_cu_step_exec_t *ex, cnn_error_t *err);
-cnn_status_t cnn_cu_dense_enqueue(cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_step_t *st,
-                                  const cnn_cu_step_exec_t *ex, cnn_error_t *err);
+/* Runs a CNN_CU_CALL_DENSE call with the step's descriptors. */
+cnn_status_t cnn_cu_dense_run(cnn_backend_session_t *s, const cnn_cu_step_exec_t *ex, const cnn_cu_call_t *c,
+                              cnn_error_t *err);
 
 /* cudnnTensorDescriptor for plan tensor t (its physical channels). */
 cnn_status_t cnn_cu_tensor_desc(const cnn_cu_format_t *fmt, const cnn_cu_tensor_t *t, cudnnTensorDescriptor_t *out,
                                 cnn_error_t *err);
-/* Kernel view of plan tensor t. */
-cnn_cu_kt_t cnn_cu_kt(const cnn_cu_tensor_t *t);
 
 #endif

@@ -1,21 +1,15 @@
-/* Preparing and enqueuing the steps of a plan: cuDNN pooling, softmax and
- * LRN, and the own kernels; convolutions and dense layers are in cuda_conv.c. */
+/* A prepared batch: the cuDNN descriptors of each step (convolutions and
+ * dense layers in cuda_conv.c), and enqueuing the calls the plan lists for
+ * each step (cuda_calls.c) as kernel launches and cuDNN/cuBLASLt calls. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cuda_session.h"
 
-void *cnn_cu_tensor_ptr(const cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_tensor_t *t)
+cnn_cu_bases_t cnn_cu_bases(const cnn_backend_session_t *s)
 {
-    if (t->buf == CNN_CU_BUF_INPUT)
-        return s->in_dev;
-    return s->arena + p->bufs[t->buf].offset;
-}
-
-cnn_cu_kt_t cnn_cu_kt(const cnn_cu_tensor_t *t)
-{
-    return (cnn_cu_kt_t){.n = t->n, .c = t->c, .h = t->h, .w = t->w, .cp = t->cp, .sn = t->sn, .sc = t->sc,
-                         .sh = t->sh, .sw = t->sw, .nhwc = !t->flat && t->layout == CNN_CU_NHWC};
+    cnn_cu_bases_t b = {.arena = s->arena, .input = s->in_dev, .output = s->out_dev, .weights = s->weights->dev};
+    return b;
 }
 
 static cnn_status_t pool_prepare(const cnn_cu_plan_t *p, const cnn_node_t *n, const cnn_cu_step_t *stp,
@@ -120,138 +114,57 @@ void cnn_cu_batch_destroy(cnn_cu_batch_t *b)
     free(b);
 }
 
-/* Activation code and parameters of an eltwise node. */
-static int act_of(const cnn_node_t *n, float *alpha, float *beta)
-{
-    *alpha = n->p.act.alpha;
-    *beta = n->p.act.beta;
-    switch (n->op) {
-    case CNN_OP_RELU: return CNN_CU_ACT_RELU;
-    case CNN_OP_LEAKY_RELU: return CNN_CU_ACT_LEAKY_RELU;
-    case CNN_OP_ELU: return CNN_CU_ACT_ELU;
-    case CNN_OP_SIGMOID: return CNN_CU_ACT_SIGMOID;
-    case CNN_OP_TANH: return CNN_CU_ACT_TANH;
-    case CNN_OP_CLIP: return CNN_CU_ACT_CLIP;
-    default: return CNN_CU_ACT_NONE;
-    }
-}
-
-/* Concat: the inputs in launches of up to CNN_CU_CONCAT_MAX, each writing its
- * channel slice of the output; the last one also zeroes padded channels. */
-static cudaError_t concat_enqueue(const cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_node_t *n,
-                                  void *y, const cnn_cu_tensor_t *out)
-{
-    cnn_cu_concat_args_t a;
-    int offset = 0;
-    bool f16 = p->fmt.dtype == CNN_CU_F16;
-    for (int k0 = 0; k0 < n->num_inputs; k0 += CNN_CU_CONCAT_MAX) {
-        memset(&a, 0, sizeof a);
-        a.total_c = out->c;
-        for (int k = k0; k < n->num_inputs && k < k0 + CNN_CU_CONCAT_MAX; k++) {
-            const cnn_cu_tensor_t *t = &p->values[cnn_graph_resolve(s->g, n->inputs[k])];
-            a.src[a.count] = cnn_cu_tensor_ptr(s, p, t);
-            a.s[a.count] = cnn_cu_kt(t);
-            a.offsets[a.count] = offset;
-            offset += t->c;
-            a.count++;
-        }
-        a.zero_tail = k0 + CNN_CU_CONCAT_MAX >= n->num_inputs;
-        cudaError_t e = cnn_cu_k_concat(&a, y, cnn_cu_kt(out), f16, s->compute);
-        if (e != cudaSuccess)
-            return e;
-    }
-    return cudaSuccess;
-}
-
-static cnn_status_t step_enqueue(cnn_backend_session_t *s, const cnn_cu_plan_t *p, const cnn_cu_step_t *stp,
-                                 const cnn_cu_step_exec_t *ex, cnn_error_t *err)
+/* Enqueues one call on the compute stream. */
+static cnn_status_t call_run(cnn_backend_session_t *s, const cnn_cu_step_exec_t *ex, const cnn_cu_call_t *c,
+                             cnn_error_t *err)
 {
     cnn_status_t st = CNN_OK;
-    const cnn_node_t *n = &s->g->nodes[stp->node];
-    const cnn_cu_tensor_t *in = stp->in >= 0 ? &p->values[stp->in] : NULL, *out = &p->values[stp->node];
-    bool f16 = p->fmt.dtype == CNN_CU_F16;
     const float one = 1.0f, zero = 0.0f;
-    const void *x = in ? cnn_cu_tensor_ptr(s, p, in) : NULL;
-    void *y = stp->kind == CNN_CU_STEP_OUTPUT || stp->kind == CNN_CU_STEP_INPUT ? NULL : cnn_cu_tensor_ptr(s, p, out);
-    const cnn_cu_wslot_t *ws = &s->weights->layout_info.slots[stp->node];
-    const unsigned char *wb = s->weights->dev;
-    cnn_cu_kt_t ik = in ? cnn_cu_kt(in) : (cnn_cu_kt_t){0}, ok = cnn_cu_kt(out);
-    float alpha, beta;
-    switch (stp->kind) {
-    case CNN_CU_STEP_INPUT: {
-        cnn_cu_tensor_t staged;
-        cnn_cu_tensor_init(&staged, out->n, out->c, out->h, out->w, false, CNN_CU_NCHW, 1);
-        CNN_CU_TRY(err, cnn_cu_k_copy(s->in_dev, cnn_cu_kt(&staged), false, cnn_cu_tensor_ptr(s, p, out), ok, f16,
-                                      s->compute));
+    cudaStream_t q = s->compute;
+    switch (c->kind) {
+    case CNN_CU_CALL_COPY: CNN_CU_TRY(err, cnn_cu_k_copy(c->src, c->s, c->sf16, c->dst, c->d, c->df16, q)); break;
+    case CNN_CU_CALL_ZERO_PAD:
+        CNN_CU_TRY(err, cnn_cu_k_zero_pad(c->src, c->s, c->dst, c->d, c->i[0], c->i[1], c->f16, q));
         break;
-    }
-    case CNN_CU_STEP_OUTPUT: {
-        /* Dense fp32 [n, numel] in CHW order: the source's shape, NCHW strides. */
-        cnn_cu_tensor_t staged;
-        cnn_cu_tensor_init(&staged, in->n, in->c, in->h, in->w, false, CNN_CU_NCHW, 1);
-        if (in->flat)
-            cnn_cu_tensor_init(&staged, in->n, in->c, 1, 1, false, CNN_CU_NCHW, 1);
-        CNN_CU_TRY(err, cnn_cu_k_copy(x, ik, f16, s->out_dev, cnn_cu_kt(&staged), false, s->compute));
+    case CNN_CU_CALL_ACT:
+        CNN_CU_TRY(err, cnn_cu_k_act(c->src, c->s, c->dst, c->d, c->act, c->alpha, c->beta, c->f16, q));
         break;
-    }
-    case CNN_CU_STEP_CONV: return cnn_cu_conv_enqueue(s, p, stp, ex, err);
-    case CNN_CU_STEP_DENSE: return cnn_cu_dense_enqueue(s, p, stp, ex, err);
-    case CNN_CU_STEP_POOL_CUDNN:
-        CNN_DNN_TRY(err, cudnnPoolingForward(s->dnn, ex->pool, &one, ex->x, x, &zero, ex->y, y));
+    case CNN_CU_CALL_BIAS_ACT:
+        CNN_CU_TRY(err, cnn_cu_k_bias_act(c->dst, c->d, c->p1, c->src2, c->s2, c->act, c->alpha, c->beta, c->f16, q));
         break;
-    case CNN_CU_STEP_POOL:
-        CNN_CU_TRY(err, cnn_cu_k_pool(x, ik, y, ok, n->p.pool.kh, n->p.pool.kw, n->p.pool.sh, n->p.pool.sw,
-                                      n->p.pool.pad.top, n->p.pool.pad.left, n->op == CNN_OP_MAX_POOL,
-                                      n->p.pool.count_include_pad, f16, s->compute));
+    case CNN_CU_CALL_ADD:
+        CNN_CU_TRY(err, cnn_cu_k_add(c->src, c->s, c->src2, c->s2, c->dst, c->d, c->act, c->alpha, c->beta, c->f16, q));
         break;
-    case CNN_CU_STEP_GLOBAL_AVG_POOL: CNN_CU_TRY(err, cnn_cu_k_global_avg(x, ik, y, ok, f16, s->compute)); break;
-    case CNN_CU_STEP_ACT: {
-        int act = act_of(n, &alpha, &beta);
-        CNN_CU_TRY(err, cnn_cu_k_act(x, ik, y, ok, act, alpha, beta, f16, s->compute));
+    case CNN_CU_CALL_AFFINE:
+        CNN_CU_TRY(err, cnn_cu_k_affine(c->src, c->s, c->dst, c->d, c->p0, c->p1, c->f16, q));
         break;
-    }
-    case CNN_CU_STEP_PRELU:
-        CNN_CU_TRY(err, cnn_cu_k_prelu(x, ik, y, ok, (const float *)(wb + ws->a), (int)(ws->a_bytes / sizeof(float)),
-                                       f16, s->compute));
+    case CNN_CU_CALL_PRELU:
+        CNN_CU_TRY(err, cnn_cu_k_prelu(c->src, c->s, c->dst, c->d, c->p0, c->i[0], c->f16, q));
         break;
-    case CNN_CU_STEP_SOFTMAX_CUDNN:
-        CNN_DNN_TRY(err, cudnnSoftmaxForward(s->dnn, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_CHANNEL, &one, ex->x, x,
-                                             &zero, ex->y, y));
+    case CNN_CU_CALL_POOL:
+        CNN_CU_TRY(err, cnn_cu_k_pool(c->src, c->s, c->dst, c->d, c->i[0], c->i[1], c->i[2], c->i[3], c->i[4], c->i[5],
+                                      c->b[0], c->b[1], c->f16, q));
         break;
-    case CNN_CU_STEP_SOFTMAX: CNN_CU_TRY(err, cnn_cu_k_softmax(x, ik, y, ok, f16, s->compute)); break;
-    case CNN_CU_STEP_LRN_CUDNN:
-        CNN_DNN_TRY(err, cudnnLRNCrossChannelForward(s->dnn, ex->lrn, CUDNN_LRN_CROSS_CHANNEL_DIM1, &one, ex->x, x,
-                                                     &zero, ex->y, y));
+    case CNN_CU_CALL_GLOBAL_AVG: CNN_CU_TRY(err, cnn_cu_k_global_avg(c->src, c->s, c->dst, c->d, c->f16, q)); break;
+    case CNN_CU_CALL_SOFTMAX: CNN_CU_TRY(err, cnn_cu_k_softmax(c->src, c->s, c->dst, c->d, c->f16, q)); break;
+    case CNN_CU_CALL_LRN:
+        CNN_CU_TRY(err, cnn_cu_k_lrn(c->src, c->s, c->dst, c->d, c->i[0], c->f[0], c->f[1], c->f[2], c->f16, q));
         break;
-    case CNN_CU_STEP_LRN:
-        CNN_CU_TRY(err, cnn_cu_k_lrn(x, ik, y, ok, n->p.lrn.size, n->p.lrn.alpha, n->p.lrn.beta, n->p.lrn.k, f16,
-                                     s->compute));
+    case CNN_CU_CALL_MAXOUT: CNN_CU_TRY(err, cnn_cu_k_maxout(c->src, c->s, c->dst, c->d, c->i[0], c->f16, q)); break;
+    case CNN_CU_CALL_CONCAT: CNN_CU_TRY(err, cnn_cu_k_concat(&c->concat, c->dst, c->d, c->f16, q)); break;
+    case CNN_CU_CALL_CONV: return cnn_cu_conv_run(s, ex, c, err);
+    case CNN_CU_CALL_DENSE: return cnn_cu_dense_run(s, ex, c, err);
+    case CNN_CU_CALL_POOL_CUDNN:
+        CNN_DNN_TRY(err, cudnnPoolingForward(s->dnn, ex->pool, &one, ex->x, c->src, &zero, ex->y, c->dst));
         break;
-    case CNN_CU_STEP_AFFINE:
-        CNN_CU_TRY(err, cnn_cu_k_affine(x, ik, y, ok, (const float *)(wb + ws->a), (const float *)(wb + ws->b), f16,
-                                        s->compute));
+    case CNN_CU_CALL_SOFTMAX_CUDNN:
+        CNN_DNN_TRY(err, cudnnSoftmaxForward(s->dnn, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_CHANNEL, &one, ex->x,
+                                             c->src, &zero, ex->y, c->dst));
         break;
-    case CNN_CU_STEP_CONCAT: CNN_CU_TRY(err, concat_enqueue(s, p, n, y, out)); break;
-    case CNN_CU_STEP_ADD: {
-        const cnn_cu_tensor_t *b2 = &p->values[cnn_graph_resolve(s->g, n->inputs[1])];
-        CNN_CU_TRY(err, cnn_cu_k_add(x, ik, cnn_cu_tensor_ptr(s, p, b2), cnn_cu_kt(b2), y, ok, (int)n->post_act,
-                                     n->post_act_alpha, n->post_act_beta, f16, s->compute));
+    case CNN_CU_CALL_LRN_CUDNN:
+        CNN_DNN_TRY(err, cudnnLRNCrossChannelForward(s->dnn, ex->lrn, CUDNN_LRN_CROSS_CHANNEL_DIM1, &one, ex->x, c->src,
+                                                     &zero, ex->y, c->dst));
         break;
-    }
-    case CNN_CU_STEP_TO_FLAT: {
-        cnn_cu_tensor_t view;
-        cnn_cu_tensor_init(&view, in->n, in->c, in->h, in->w, false, CNN_CU_NCHW, 1);
-        CNN_CU_TRY(err, cnn_cu_k_copy(x, ik, f16, y, cnn_cu_kt(&view), f16, s->compute));
-        break;
-    }
-    case CNN_CU_STEP_ZERO_PAD:
-        CNN_CU_TRY(err, cnn_cu_k_zero_pad(x, ik, y, ok, n->p.zero_pad.top, n->p.zero_pad.left, f16, s->compute));
-        break;
-    case CNN_CU_STEP_MAXOUT:
-        CNN_CU_TRY(err, cnn_cu_k_maxout(x, ik, y, ok, n->p.maxout.pieces, f16, s->compute));
-        break;
-    case CNN_CU_STEP_KIND_COUNT:
-        return cnn_error_set(err, CNN_E_BACKEND, "unknown CUDA step");
     }
 done:
     return st;
@@ -259,11 +172,17 @@ done:
 
 cnn_status_t cnn_cu_batch_enqueue(cnn_backend_session_t *s, cnn_cu_batch_t *b, cnn_error_t *err)
 {
+    cnn_cu_call_t calls[CNN_CU_CALLS_MAX];
+    cnn_cu_bases_t bases = cnn_cu_bases(s);
     for (int i = 0; i < b->plan->num_steps; i++) {
-        cnn_status_t st = step_enqueue(s, b->plan, &b->plan->steps[i], &b->ex[i], err);
-        if (st != CNN_OK) {
-            cnn_error_prefix(err, "layer %s", s->g->nodes[b->plan->steps[i].node].name);
-            return st;
+        const cnn_cu_step_t *stp = &b->plan->steps[i];
+        int n = cnn_cu_step_calls(s->g, b->plan, &s->weights->layout_info, stp, &bases, calls);
+        for (int k = 0; k < n; k++) {
+            cnn_status_t st = call_run(s, &b->ex[i], &calls[k], err);
+            if (st != CNN_OK) {
+                cnn_error_prefix(err, "layer %s", s->g->nodes[stp->node].name);
+                return st;
+            }
         }
     }
     return CNN_OK;

@@ -106,10 +106,12 @@ bool cnn_cu_supports_node(const cnn_graph_t *g, const cnn_node_t *n, cnn_precisi
     }
     case CNN_OP_LRN:
         return n->p.lrn.size % 2 == 1; /* as on the CPU: PyTorch centres even windows differently */
+    case CNN_OP_CONCAT:
+        return n->num_inputs <= CNN_CU_CONCAT_INPUTS_MAX;
     case CNN_OP_INPUT: case CNN_OP_DENSE: case CNN_OP_MAX_POOL: case CNN_OP_AVG_POOL:
     case CNN_OP_GLOBAL_AVG_POOL: case CNN_OP_RELU: case CNN_OP_LEAKY_RELU: case CNN_OP_PRELU: case CNN_OP_ELU:
     case CNN_OP_SIGMOID: case CNN_OP_TANH: case CNN_OP_CLIP: case CNN_OP_SOFTMAX: case CNN_OP_BATCH_NORM:
-    case CNN_OP_DROPOUT: case CNN_OP_CONCAT: case CNN_OP_ADD: case CNN_OP_FLATTEN: case CNN_OP_ZERO_PAD:
+    case CNN_OP_DROPOUT: case CNN_OP_ADD: case CNN_OP_FLATTEN: case CNN_OP_ZERO_PAD:
     case CNN_OP_MAXOUT:
         return true;
     case CNN_OP_COUNT:

@@ -39,6 +39,9 @@ size_t cnn_cu_dtype_size(cnn_cu_dtype_t t);
 /* c rounded up to a multiple of align (align >= 1). */
 int cnn_cu_pad_channels(int c, int align);
 
+/* Most inputs a concat may have (cuda_calls.h launches 8 per kernel). */
+#define CNN_CU_CONCAT_INPUTS_MAX 248
+
 /* Buffer indices below 0 that are not arena buffers. */
 enum {
     CNN_CU_BUF_NONE = -1,
