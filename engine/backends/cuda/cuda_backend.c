@@ -53,7 +53,7 @@ static void cu_session_free(cnn_backend_session_t *s)
         cudaStreamSynchronize(s->compute);
     if (s->batches)
         for (int i = 0; i <= s->opts.max_batch; i++)
-            cnn_cu_batch_destroy(s->batches[i]);
+            cnn_cu_batch_destroy(s->batches[i], s->lt_api);
     free(s->batches);
     cnn_cu_weights_release(s->weights);
     cudaFree(s->arena);
@@ -68,7 +68,7 @@ static void cu_session_free(cnn_backend_session_t *s)
     if (s->dnn)
         cudnnDestroy(s->dnn);
     if (s->lt)
-        cublasLtDestroy(s->lt);
+        s->lt_api->destroy(s->lt);
     if (s->compute)
         cudaStreamDestroy(s->compute);
     if (s->copy)
@@ -119,7 +119,11 @@ static cnn_status_t cu_session_create(const cnn_graph_t *g, const cnn_session_op
     CNN_CU_TRY(err, cudaEventCreateWithFlags(&s->copied, cudaEventDisableTiming));
     CNN_DNN_TRY(err, cudnnCreate(&s->dnn));
     CNN_DNN_TRY(err, cudnnSetStream(s->dnn, s->compute));
-    CNN_LT_TRY(err, cublasLtCreate(&s->lt));
+    if (!(s->lt_api = cnn_cu_lt(err))) {
+        st = CNN_E_UNSUPPORTED;
+        goto done;
+    }
+    CNN_LT_TRY(err, s->lt_api->create(&s->lt));
     if ((st = cnn_cu_weights_acquire(g, s->device, &s->fmt, s->guard_bytes, &s->weights, err)) != CNN_OK)
         goto done;
 
@@ -194,7 +198,7 @@ static cnn_status_t batch_get(cnn_backend_session_t *s, int batch, cnn_cu_batch_
     if ((st = cnn_cu_plan_build(s->g, s->opts.precision, batch, s->guard_bytes, &b->plan, err)) != CNN_OK ||
         (st = arena_reserve(s, b->plan->arena_bytes, err)) != CNN_OK ||
         (st = cnn_cu_batch_prepare(s, b, err)) != CNN_OK) {
-        cnn_cu_batch_destroy(b);
+        cnn_cu_batch_destroy(b, s->lt_api);
         return st;
     }
     s->batches[batch] = *out = b;

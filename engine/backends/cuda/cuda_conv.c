@@ -184,6 +184,7 @@ cnn_status_t cnn_cu_dense_prepare(cnn_backend_session_t *s, const cnn_cu_plan_t 
     cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
     cublasLtEpilogue_t epi = n->post_act == CNN_ACT_RELU ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS;
     const void *bias = s->weights->dev + ws->b;
+    const cnn_cu_lt_api_t *lt = s->lt_api;
     cublasLtMatmulPreference_t pref = NULL;
     cublasLtMatmulHeuristicResult_t result;
     int got = 0;
@@ -193,18 +194,18 @@ cnn_status_t cnn_cu_dense_prepare(cnn_backend_session_t *s, const cnn_cu_plan_t 
     }
     /* Row-major Y[N,O] = X[N,F] W[O,F]^T is column-major Y^T (O×N) = op(A) B
      * with A = W stored F×O (ld F, transposed), B = X stored F×N (ld F). */
-    CNN_LT_TRY(err, cublasLtMatmulDescCreate(&ex->mm, compute, CUDA_R_32F));
-    CNN_LT_TRY(err, cublasLtMatmulDescSetAttribute(ex->mm, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
-    CNN_LT_TRY(err, cublasLtMatmulDescSetAttribute(ex->mm, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-    CNN_LT_TRY(err, cublasLtMatmulDescSetAttribute(ex->mm, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
-    CNN_LT_TRY(err, cublasLtMatmulDescSetAttribute(ex->mm, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
-    CNN_LT_TRY(err, cublasLtMatrixLayoutCreate(&ex->la, type, k, m, (int64_t)k));
-    CNN_LT_TRY(err, cublasLtMatrixLayoutCreate(&ex->lb, type, k, batch, (int64_t)k));
-    CNN_LT_TRY(err, cublasLtMatrixLayoutCreate(&ex->lc, type, m, batch, (int64_t)m));
-    CNN_LT_TRY(err, cublasLtMatmulPreferenceCreate(&pref));
-    CNN_LT_TRY(err, cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+    CNN_LT_TRY(err, lt->desc_create(&ex->mm, compute, CUDA_R_32F));
+    CNN_LT_TRY(err, lt->desc_set(ex->mm, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+    CNN_LT_TRY(err, lt->desc_set(ex->mm, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+    CNN_LT_TRY(err, lt->desc_set(ex->mm, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+    CNN_LT_TRY(err, lt->desc_set(ex->mm, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+    CNN_LT_TRY(err, lt->layout_create(&ex->la, type, k, m, (int64_t)k));
+    CNN_LT_TRY(err, lt->layout_create(&ex->lb, type, k, batch, (int64_t)k));
+    CNN_LT_TRY(err, lt->layout_create(&ex->lc, type, m, batch, (int64_t)m));
+    CNN_LT_TRY(err, lt->pref_create(&pref));
+    CNN_LT_TRY(err, lt->pref_set(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                          &s->lt_workspace_size, sizeof s->lt_workspace_size));
-    CNN_LT_TRY(err, cublasLtMatmulAlgoGetHeuristic(s->lt, ex->mm, ex->la, ex->lb, ex->lc, ex->lc, pref, 1, &result,
+    CNN_LT_TRY(err, lt->heuristic(s->lt, ex->mm, ex->la, ex->lb, ex->lc, ex->lc, pref, 1, &result,
                                                    &got));
     if (got < 1) {
         st = cnn_error_set(err, CNN_E_UNSUPPORTED, "layer %s: cuBLASLt has no algorithm for a %llux%llux%llu product",
@@ -214,7 +215,7 @@ cnn_status_t cnn_cu_dense_prepare(cnn_backend_session_t *s, const cnn_cu_plan_t 
     ex->mm_algo = result.algo;
 done:
     if (pref)
-        cublasLtMatmulPreferenceDestroy(pref);
+        lt->pref_destroy(pref);
     return st;
 }
 
@@ -223,7 +224,7 @@ cnn_status_t cnn_cu_dense_run(cnn_backend_session_t *s, const cnn_cu_step_exec_t
 {
     cnn_status_t st = CNN_OK;
     const float one = 1.0f, zero = 0.0f;
-    CNN_LT_TRY(err, cublasLtMatmul(s->lt, ex->mm, &one, c->p0, ex->la, c->src, ex->lb, &zero, c->dst, ex->lc, c->dst,
+    CNN_LT_TRY(err, s->lt_api->matmul(s->lt, ex->mm, &one, c->p0, ex->la, c->src, ex->lb, &zero, c->dst, ex->lc, c->dst,
                                    ex->lc, &ex->mm_algo, s->lt_workspace, s->lt_workspace_size, s->compute));
 done:
     return st;

@@ -8,6 +8,7 @@
 #include "cuda_calls.h"
 #include "cuda_check.h"
 #include "cuda_kernels.h"
+#include "cuda_lt.h"
 #include "cuda_pack.h"
 #include "cuda_plan.h"
 #include "cuda_policy.h"
@@ -62,6 +63,7 @@ struct cnn_backend_session {
     cudaStream_t compute, copy;
     cudaEvent_t copied;
     cudnnHandle_t dnn;
+    const cnn_cu_lt_api_t *lt_api;
     cublasLtHandle_t lt;
     cnn_cu_weights_t *weights;
     cnn_cu_batch_t **batches; /* [max_batch + 1], prepared lazily */
@@ -80,7 +82,8 @@ struct cnn_backend_session {
 /* Creates the descriptors of every step of b->plan and picks algorithms
  * (benchmarking convolutions on the arena, which must be large enough). */
 cnn_status_t cnn_cu_batch_prepare(cnn_backend_session_t *s, cnn_cu_batch_t *b, cnn_error_t *err);
-void cnn_cu_batch_destroy(cnn_cu_batch_t *b);
+/* lt may be NULL when nothing of b used cuBLASLt. */
+void cnn_cu_batch_destroy(cnn_cu_batch_t *b, const cnn_cu_lt_api_t *lt);
 /* Enqueues every step of b on s->compute (no synchronisation). */
 cnn_status_t cnn_cu_batch_enqueue(cnn_backend_session_t *s, cnn_cu_batch_t *b, cnn_error_t *err);
 /* The session's device base addresses for cnn_cu_step_calls. */

@@ -76,7 +76,7 @@ cnn_status_t cnn_cu_batch_prepare(cnn_backend_session_t *s, cnn_cu_batch_t *b, c
     return CNN_OK;
 }
 
-void cnn_cu_batch_destroy(cnn_cu_batch_t *b)
+void cnn_cu_batch_destroy(cnn_cu_batch_t *b, const cnn_cu_lt_api_t *lt)
 {
     if (!b)
         return;
@@ -98,14 +98,14 @@ void cnn_cu_batch_destroy(cnn_cu_batch_t *b)
             cudnnDestroyPoolingDescriptor(ex->pool);
         if (ex->lrn)
             cudnnDestroyLRNDescriptor(ex->lrn);
-        if (ex->mm)
-            cublasLtMatmulDescDestroy(ex->mm);
-        if (ex->la)
-            cublasLtMatrixLayoutDestroy(ex->la);
-        if (ex->lb)
-            cublasLtMatrixLayoutDestroy(ex->lb);
-        if (ex->lc)
-            cublasLtMatrixLayoutDestroy(ex->lc);
+        if (lt && ex->mm)
+            lt->desc_destroy(ex->mm);
+        if (lt && ex->la)
+            lt->layout_destroy(ex->la);
+        if (lt && ex->lb)
+            lt->layout_destroy(ex->lb);
+        if (lt && ex->lc)
+            lt->layout_destroy(ex->lc);
     }
     if (b->graph)
         cudaGraphExecDestroy(b->graph);
