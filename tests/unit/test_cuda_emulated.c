@@ -140,8 +140,11 @@ static void run_call(const cnn_graph_t *g, const cnn_cu_plan_t *p, const cnn_cu_
     }
 }
 
-/* Runs graph g through the CUDA plan on the CPU; output: batch × numel fp32. */
-static void emulate(const cnn_graph_t *g, cnn_precision_t prec, int batch, const float *input, float *output)
+/* Runs graph g through the CUDA plan on the CPU; output: batch × numel fp32.
+ * With fetches (sorted by node), each is copied the way the device executor
+ * does: right before the first step of a later node. */
+static void emulate(const cnn_graph_t *g, cnn_precision_t prec, int batch, const float *input, float *output,
+                    const cnn_backend_fetch_t *fetches, int num_fetches)
 {
     cnn_cu_plan_t *p = NULL;
     cnn_error_t err;
@@ -157,7 +160,14 @@ static void emulate(const cnn_graph_t *g, cnn_precision_t prec, int batch, const
     memcpy(in, input, (size_t)batch * p->input_floats * sizeof *in);
     cnn_cu_bases_t bases = {.arena = arena, .input = in, .output = out, .weights = blob};
     cnn_cu_call_t calls[CNN_CU_CALLS_MAX];
+    int next = 0;
     for (int s = 0; s < p->num_steps; s++) {
+        int before = p->steps[s].kind == CNN_CU_STEP_OUTPUT ? g->num_nodes : p->steps[s].node;
+        for (; next < num_fetches && fetches[next].node < before; next++) {
+            const cnn_backend_fetch_t *f = &fetches[next];
+            cnn_cu_call_t c = cnn_cu_fetch_call(p, f->node, f->image, f->count, &bases, f->data);
+            run_call(g, p, &p->steps[s], &c);
+        }
         int n = cnn_cu_step_calls(g, p, &wl, &p->steps[s], &bases, calls);
         assert_true(n >= 1 && n <= CNN_CU_CALLS_MAX);
         for (int k = 0; k < n; k++)
@@ -207,7 +217,7 @@ static void compare(const char *what, const cnn_graph_t *g, int batch, bool fp16
     assert_true(scale > 0);
     static const cnn_precision_t precs[] = {CNN_PRECISION_FP32, CNN_PRECISION_TF32, CNN_PRECISION_FP16};
     for (int k = 0; k < (fp16 ? 3 : 2); k++) {
-        emulate(g, precs[k], batch, x, got);
+        emulate(g, precs[k], batch, x, got, NULL, 0);
         double worst = 0, min_cos = 1;
         for (int b = 0; b < batch; b++) {
             double dot = 0, na = 0, nb = 0;
@@ -232,6 +242,56 @@ static void compare(const char *what, const cnn_graph_t *g, int batch, bool fp16
     free(got);
 }
 
+/* Every executed layer of g fetched for images [1, batch) on the CPU backend
+ * and through the emulated CUDA plan. */
+static void compare_fetches(const char *what, const cnn_graph_t *g, int batch)
+{
+    int nf = 0;
+    cnn_backend_fetch_t *cpu = calloc((size_t)g->num_nodes, sizeof *cpu), *cu = calloc((size_t)g->num_nodes, sizeof *cu);
+    assert_true(cpu && cu);
+    for (int i = 0; i < g->num_nodes; i++) {
+        if (g->nodes[i].fused_into >= 0)
+            continue;
+        size_t n = (size_t)(batch - 1) * cnn_node_numel(&g->nodes[i]);
+        cpu[nf] = (cnn_backend_fetch_t){i, 1, batch - 1, malloc(n * sizeof(float))};
+        cu[nf] = (cnn_backend_fetch_t){i, 1, batch - 1, malloc(n * sizeof(float))};
+        assert_true(cpu[nf].data && cu[nf].data);
+        nf++;
+    }
+    const cnn_node_t *in = &g->nodes[0];
+    size_t in_n = cnn_node_numel(in), out_n = cnn_node_numel(&g->nodes[cnn_graph_resolve(g, g->output)]);
+    float *x = malloc((size_t)batch * in_n * sizeof *x), *out = malloc((size_t)batch * out_n * sizeof *out);
+    assert_true(in->op == CNN_OP_INPUT && x && out);
+    cnn_test_fill_uniform(x, (size_t)batch * in_n, -1.0f, 1.0f, 7);
+    cnn_session_options_t o;
+    cnn_session_options_init(&o);
+    o.max_batch = batch;
+    o.num_threads = 2;
+    cnn_backend_session_t *s = NULL;
+    cnn_error_t err;
+    assert_int_equal(cnn_backend_cpu.session_create(g, &o, &s, &err), CNN_OK);
+    assert_int_equal(cnn_backend_cpu.session_run(s, x, batch, out, cpu, nf, &err), CNN_OK);
+    cnn_backend_cpu.session_free(s);
+    emulate(g, CNN_PRECISION_FP32, batch, x, out, cu, nf);
+    for (int k = 0; k < nf; k++) {
+        size_t n = (size_t)(batch - 1) * cnn_node_numel(&g->nodes[cpu[k].node]);
+        double scale = 1e-6, worst = 0;
+        for (size_t i = 0; i < n; i++)
+            scale = fmax(scale, fabs(cpu[k].data[i]));
+        for (size_t i = 0; i < n; i++)
+            worst = fmax(worst, isfinite(cu[k].data[i]) ? fabs(cu[k].data[i] - cpu[k].data[i]) / scale : INFINITY);
+        if (worst > 1e-4)
+            print_error("%s: fetch of %s differs by %.3g\n", what, g->nodes[cpu[k].node].name, worst);
+        assert_true(worst <= 1e-4);
+        free(cpu[k].data);
+        free(cu[k].data);
+    }
+    free(cpu);
+    free(cu);
+    free(x);
+    free(out);
+}
+
 static void test_bundled_models(void **state)
 {
     (void)state;
@@ -244,6 +304,7 @@ static void test_bundled_models(void **state)
         cnn_error_t err;
         assert_int_equal(cnn_model_load(dir, &m, &err), CNN_OK);
         compare(models[i], m->graph, 3, true);
+        compare_fetches(models[i], m->graph, 3);
         cnn_model_free(m);
     }
 }
@@ -353,6 +414,7 @@ static void all_ops(int groups)
     cnn_error_t err;
     assert_int_equal(cnn_graph_rewrite(g, &err), CNN_OK);
     compare(groups > 1 ? "all ops, grouped" : "all ops", g, 3, groups == 1);
+    compare_fetches("all ops", g, 3);
     if (groups > 1) {
         cnn_cu_plan_t *p = NULL;
         assert_int_equal(cnn_cu_plan_build(g, CNN_PRECISION_FP16, 1, 0, &p, &err), CNN_E_UNSUPPORTED);

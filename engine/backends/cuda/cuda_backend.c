@@ -61,6 +61,7 @@ static void cu_session_free(cnn_backend_session_t *s)
     cudaFree(s->lt_workspace);
     cudaFree(s->in_dev);
     cudaFree(s->out_dev);
+    cudaFree(s->fetch_dev);
     cudaFreeHost(s->in_host);
     cudaFreeHost(s->out_host);
     if (s->copied)
@@ -259,14 +260,14 @@ static cnn_status_t compute(cnn_backend_session_t *s, cnn_cu_batch_t *b, cnn_err
     cnn_status_t st = CNN_OK;
     switch (cnn_cu_run_mode(b->eager_runs, b->graph != NULL, b->capture_failed, s->graphs_enabled)) {
     case CNN_CU_RUN_EAGER:
-        if ((st = cnn_cu_batch_enqueue(s, b, err)) == CNN_OK)
+        if ((st = cnn_cu_batch_enqueue(s, b, NULL, 0, NULL, err)) == CNN_OK)
             b->eager_runs++;
         return st;
     case CNN_CU_RUN_CAPTURE: {
         cudaGraph_t graph = NULL;
         cnn_error_t ignored;
         bool ok = cudaStreamBeginCapture(s->compute, cudaStreamCaptureModeThreadLocal) == cudaSuccess;
-        bool enqueued = ok && cnn_cu_batch_enqueue(s, b, &ignored) == CNN_OK;
+        bool enqueued = ok && cnn_cu_batch_enqueue(s, b, NULL, 0, NULL, &ignored) == CNN_OK;
         ok = cudaStreamEndCapture(s->compute, &graph) == cudaSuccess && ok && enqueued;
         ok = ok && cudaGraphInstantiate(&b->graph, graph, 0) == cudaSuccess;
         if (graph)
@@ -287,19 +288,33 @@ done:
     return st;
 }
 
+/* Grows the device buffer for feature-map copies to `floats`. */
+static cnn_status_t fetch_reserve(cnn_backend_session_t *s, size_t floats, cnn_error_t *err)
+{
+    cnn_status_t st = CNN_OK;
+    if (floats <= s->fetch_floats)
+        return CNN_OK;
+    cudaFree(s->fetch_dev);
+    s->fetch_dev = NULL;
+    s->fetch_floats = 0;
+    CNN_CU_TRY(err, cudaMalloc((void **)&s->fetch_dev, floats * sizeof(float)));
+    s->fetch_floats = floats;
+done:
+    return st;
+}
+
 static cnn_status_t cu_session_run(cnn_backend_session_t *s, const float *input, int batch, float *output,
                                    const cnn_backend_fetch_t *fetches, int num_fetches, cnn_error_t *err)
 {
     cnn_status_t st = CNN_OK;
     cnn_cu_batch_t *b = NULL;
-    (void)fetches;
-    if (num_fetches > 0)
-        return cnn_error_set(err, CNN_E_UNSUPPORTED, "the CUDA backend does not return intermediate layers "
-                             "(feature maps) yet: use --device cpu for them");
+    size_t fetch_floats = 0;
     if (batch < 1 || batch > s->opts.max_batch)
         return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "batch %d outside 1..%d", batch, s->opts.max_batch);
+    for (int i = 0; i < num_fetches; i++)
+        fetch_floats += (size_t)fetches[i].count * cnn_node_numel(&s->g->nodes[fetches[i].node]);
     CNN_CU_TRY(err, cudaSetDevice(s->device));
-    if ((st = batch_get(s, batch, &b, err)) != CNN_OK)
+    if ((st = batch_get(s, batch, &b, err)) != CNN_OK || (st = fetch_reserve(s, fetch_floats, err)) != CNN_OK)
         goto done;
     size_t in_bytes = (size_t)batch * b->plan->input_floats * sizeof(float);
     size_t out_bytes = (size_t)batch * b->plan->output_floats * sizeof(float);
@@ -311,7 +326,12 @@ static cnn_status_t cu_session_run(cnn_backend_session_t *s, const float *input,
     CNN_CU_TRY(err, cudaStreamWaitEvent(s->compute, s->copied, 0));
     if (s->guard_bytes && (st = guards(s, b, false, in_cap, out_cap, err)) != CNN_OK)
         goto done;
-    if ((st = compute(s, b, err)) != CNN_OK)
+    /* Runs with feature maps are eager: their copies are not part of the batch size's graph. */
+    if (num_fetches > 0)
+        st = cnn_cu_batch_enqueue(s, b, fetches, num_fetches, s->fetch_dev, err);
+    else
+        st = compute(s, b, err);
+    if (st != CNN_OK)
         goto done;
     CNN_CU_TRY(err, cudaMemcpyAsync(s->out_host, s->out_dev, out_bytes, cudaMemcpyDeviceToHost, s->compute));
     CNN_CU_TRY(err, cudaStreamSynchronize(s->compute));
@@ -319,6 +339,12 @@ static cnn_status_t cu_session_run(cnn_backend_session_t *s, const float *input,
     if (s->guard_bytes && (st = guards(s, b, true, in_cap, out_cap, err)) != CNN_OK)
         goto done;
     memcpy(output, s->out_host, out_bytes);
+    size_t at = 0;
+    for (int i = 0; i < num_fetches; i++) {
+        size_t n = (size_t)fetches[i].count * cnn_node_numel(&s->g->nodes[fetches[i].node]);
+        CNN_CU_TRY(err, cudaMemcpy(fetches[i].data, s->fetch_dev + at, n * sizeof(float), cudaMemcpyDeviceToHost));
+        at += n;
+    }
 done:
     if (st != CNN_OK && s->compute) {
         cudaStreamSynchronize(s->compute); /* nothing of this batch may still be running */

@@ -73,6 +73,8 @@ struct cnn_backend_session {
     size_t workspace_size, lt_workspace_size;
     float *in_dev, *out_dev;   /* fp32 staging on the device, max_batch images */
     float *in_host, *out_host; /* pinned */
+    float *fetch_dev;          /* feature-map copies of the current run */
+    size_t fetch_floats;
     size_t guard_bytes;        /* CNN_CUDA_GUARD: bytes checked after every device buffer */
     bool graphs_enabled;
     bool conv_benchmark; /* cudnnFind (CNN_CUDA_CONV_BENCHMARK, default on) or cuDNN's heuristics */
@@ -84,8 +86,12 @@ struct cnn_backend_session {
 cnn_status_t cnn_cu_batch_prepare(cnn_backend_session_t *s, cnn_cu_batch_t *b, cnn_error_t *err);
 /* lt may be NULL when nothing of b used cuBLASLt. */
 void cnn_cu_batch_destroy(cnn_cu_batch_t *b, const cnn_cu_lt_api_t *lt);
-/* Enqueues every step of b on s->compute (no synchronisation). */
-cnn_status_t cnn_cu_batch_enqueue(cnn_backend_session_t *s, cnn_cu_batch_t *b, cnn_error_t *err);
+/* Enqueues every step of b on s->compute (no synchronisation). With
+ * fetches (sorted by node), each value asked for is copied as plain fp32
+ * into the device buffer `fetch_dev` (the fetches' sizes back to back) right
+ * after the step producing it, before a later step may reuse its memory. */
+cnn_status_t cnn_cu_batch_enqueue(cnn_backend_session_t *s, cnn_cu_batch_t *b, const cnn_backend_fetch_t *fetches,
+                                  int num_fetches, float *fetch_dev, cnn_error_t *err);
 /* The session's device base addresses for cnn_cu_step_calls. */
 cnn_cu_bases_t cnn_cu_bases(const cnn_backend_session_t *s);
 

@@ -170,20 +170,43 @@ done:
     return st;
 }
 
-cnn_status_t cnn_cu_batch_enqueue(cnn_backend_session_t *s, cnn_cu_batch_t *b, cnn_error_t *err)
+/* Enqueues the copies of fetches [*next, ...) whose node is below `before`;
+ * *at is the next free float of fetch_dev. */
+static cnn_status_t fetch_flush(cnn_backend_session_t *s, const cnn_cu_batch_t *b, const cnn_cu_bases_t *bases,
+                                const cnn_backend_fetch_t *fetches, int num_fetches, int *next, int before,
+                                float *fetch_dev, size_t *at, cnn_error_t *err)
+{
+    for (; *next < num_fetches && fetches[*next].node < before; (*next)++) {
+        const cnn_backend_fetch_t *f = &fetches[*next];
+        cnn_cu_call_t c = cnn_cu_fetch_call(b->plan, f->node, f->image, f->count, bases, fetch_dev + *at);
+        *at += (size_t)f->count * cnn_node_numel(&s->g->nodes[f->node]);
+        cnn_status_t st = call_run(s, NULL, &c, err);
+        if (st != CNN_OK)
+            return st;
+    }
+    return CNN_OK;
+}
+
+cnn_status_t cnn_cu_batch_enqueue(cnn_backend_session_t *s, cnn_cu_batch_t *b, const cnn_backend_fetch_t *fetches,
+                                  int num_fetches, float *fetch_dev, cnn_error_t *err)
 {
     cnn_cu_call_t calls[CNN_CU_CALLS_MAX];
     cnn_cu_bases_t bases = cnn_cu_bases(s);
-    for (int i = 0; i < b->plan->num_steps; i++) {
+    int next = 0;
+    size_t at = 0;
+    cnn_status_t st = CNN_OK;
+    for (int i = 0; i < b->plan->num_steps && st == CNN_OK; i++) {
         const cnn_cu_step_t *stp = &b->plan->steps[i];
+        /* Every value before this step's node is complete and still intact. */
+        int before = stp->kind == CNN_CU_STEP_OUTPUT ? s->g->num_nodes : stp->node;
+        if ((st = fetch_flush(s, b, &bases, fetches, num_fetches, &next, before, fetch_dev, &at, err)) != CNN_OK)
+            break;
         int n = cnn_cu_step_calls(s->g, b->plan, &s->weights->layout_info, stp, &bases, calls);
-        for (int k = 0; k < n; k++) {
-            cnn_status_t st = call_run(s, &b->ex[i], &calls[k], err);
-            if (st != CNN_OK) {
+        for (int k = 0; k < n && st == CNN_OK; k++)
+            if ((st = call_run(s, &b->ex[i], &calls[k], err)) != CNN_OK)
                 cnn_error_prefix(err, "layer %s", s->g->nodes[stp->node].name);
-                return st;
-            }
-        }
     }
-    return CNN_OK;
+    if (st == CNN_OK)
+        st = fetch_flush(s, b, &bases, fetches, num_fetches, &next, s->g->num_nodes, fetch_dev, &at, err);
+    return st;
 }

@@ -225,3 +225,23 @@ int cnn_cu_step_calls(const cnn_graph_t *g, const cnn_cu_plan_t *p, const cnn_cu
     calls[count++] = c;
     return count;
 }
+
+cnn_cu_call_t cnn_cu_fetch_call(const cnn_cu_plan_t *p, int node, int image, int count, const cnn_cu_bases_t *b,
+                                void *dst)
+{
+    const cnn_cu_tensor_t *t = &p->values[node];
+    bool f16 = p->fmt.dtype == CNN_CU_F16;
+    cnn_cu_call_t c;
+    memset(&c, 0, sizeof c);
+    c.kind = CNN_CU_CALL_COPY;
+    c.src = (const unsigned char *)cnn_cu_tensor_addr(b, p, t) +
+            (size_t)image * (size_t)t->sn * cnn_cu_dtype_size(p->fmt.dtype);
+    c.s = cnn_cu_kt(t);
+    c.s.n = count;
+    c.sf16 = c.f16 = f16;
+    c.dst = dst;
+    c.d = nchw_view(t);
+    c.d.n = count;
+    c.df16 = false;
+    return c;
+}

@@ -70,4 +70,9 @@ cnn_cu_kt_t cnn_cu_kt(const cnn_cu_tensor_t *t);
 int cnn_cu_step_calls(const cnn_graph_t *g, const cnn_cu_plan_t *p, const cnn_cu_wlayout_t *wl,
                       const cnn_cu_step_t *st, const cnn_cu_bases_t *b, cnn_cu_call_t *calls);
 
+/* A feature-map copy: images [image, image + count) of graph value `node`
+ * into dst as plain fp32 (count × c × h × w, CHW order), a COPY call. */
+cnn_cu_call_t cnn_cu_fetch_call(const cnn_cu_plan_t *p, int node, int image, int count, const cnn_cu_bases_t *b,
+                                void *dst);
+
 #endif
