@@ -48,7 +48,10 @@ typedef struct cnn_backend_i {
 
 extern const cnn_backend_i cnn_backend_cpu;
 #ifdef CNN_HAVE_CUDA
-extern const cnn_backend_i cnn_backend_cuda;
+/* The CUDA backend's table, from its module (libcnn_cuda.so) loaded on the
+ * first call (engine/backends/cuda/loader/cuda_module.c), or NULL with err
+ * set when the module cannot be loaded. */
+const cnn_backend_i *cnn_cuda_backend(cnn_error_t *err);
 #endif
 
 #endif

@@ -29,8 +29,8 @@ static cnn_status_t backend_for(cnn_device_kind_t device, const cnn_backend_i **
         return CNN_OK;
     case CNN_DEVICE_CUDA:
 #ifdef CNN_HAVE_CUDA
-        *be = &cnn_backend_cuda;
-        return CNN_OK;
+        *be = cnn_cuda_backend(err);
+        return *be ? CNN_OK : CNN_E_UNSUPPORTED;
 #else
         return cnn_error_set(err, CNN_E_UNSUPPORTED,
                              "this cnnserve was built without the CUDA backend (nvcc, the CUDA toolkit or cuDNN 9 "

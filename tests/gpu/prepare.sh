@@ -23,10 +23,10 @@ build="$root/build" # scripts/build.sh's Release build, with the CUDA backend re
 echo "== cnnserve with the CUDA backend ($build)" >&2
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCNN_CUDA=ON >/dev/null
 cmake --build "$build" -j2 --target cnnserve >&2
-cp "$build/server/cnnserve" "$carry/bin/"
+cp "$build/server/cnnserve" "$build/engine/libcnn_cuda.so" "$carry/bin/" # the module is looked for next to the program
 # Its shared libraries, except the C/C++ runtime (newer on the GPU machine),
 # the CUDA libraries (the GPU machine's own) and oneDNN (in the .debs below).
-ldd "$build/server/cnnserve" | awk '/=> \// {print $3}' | while read -r lib; do
+ldd "$build/server/cnnserve" "$build/engine/libcnn_cuda.so" | awk '/=> \// {print $3}' | sort -u | while read -r lib; do
   case "$(basename "$lib")" in
     libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|libresolv.so*|ld-linux*|libstdc++.so*|libgcc_s.so*) ;;
     libgomp.so*|libz.so*|libcuda*|libcublas*|libcudnn*|libOpenCL*|libdnnl*) ;;

@@ -353,7 +353,8 @@ done:
     return st;
 }
 
-const cnn_backend_i cnn_backend_cuda = {
+/* The one symbol the module exports (engine/backends/cuda/loader/cuda_module.c looks it up). */
+__attribute__((visibility("default"))) const cnn_backend_i cnn_backend_cuda = {
     .name = "cuda",
     .device = CNN_DEVICE_CUDA,
     .supports_op = cu_supports_op,
