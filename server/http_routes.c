@@ -208,6 +208,8 @@ bool srv_http_post(srv_http_t *h, srv_request_t *req, const srv_route_t *route)
 
 bool srv_http_send_answer(srv_http_t *h, srv_request_t *req)
 {
+    if (req->prepared)
+        return srv_http_queue_prepared(h, req);
     if (req->status != 200)
         return srv_http_error(h, req, req->status, req->status == 503 ? MHD_HTTP_HEADER_RETRY_AFTER : NULL,
                               req->status == 503 ? "1" : NULL, "%s", req->error.message);
