@@ -121,6 +121,7 @@ class NoGpuTest(unittest.TestCase):
             finally:
                 proc.terminate()
                 proc.wait(30)
+                proc.stderr.close()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
