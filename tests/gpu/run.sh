@@ -118,7 +118,7 @@ note "conformance exit status: $conf_rc ($(elapsed) s)"
 
 # --- benchmark: cnnserve vs PyTorch on this GPU ---
 note ""
-note "## Benchmark (images/s; batch 1 also as ms per batch)"
+note "## Benchmark (images/s)"
 left=$(( 295 - $(elapsed) ))
 if [ "$left" -gt 30 ]; then
   timeout "$left" $py "$root/tests/gpu/bench_gpu.py" "$bin" --budget "$((left - 10))" >>"$results" 2>>"$log"
