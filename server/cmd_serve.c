@@ -2,6 +2,7 @@
  * inference server. */
 #define _GNU_SOURCE /* getopt_long */
 #include "cli.h"
+#include "cors.h"
 #include "server.h"
 
 #include <getopt.h>
@@ -19,8 +20,9 @@ static const char usage[] =
     "Usage: cnnserve serve [options]      (cnnserve with no arguments: serve with the defaults)\n"
     "\n"
     "Serves every model directory of a model repository over HTTP: POST /classify,\n"
-    "/v1/models/{m}/classify, GET /v1/models[/{m}], /health/live, /health/ready, /metrics\n"
-    "and KServe v2 (/v2/health/*, /v2/models/{m}[/ready|/infer]). Stops on SIGTERM or\n"
+    "/v1/models/{m}/classify, GET /v1/models[/{m}], /health/live, /health/ready, /metrics,\n"
+    "KServe v2 (/v2/health/*, /v2/models/{m}[/ready|/infer]) and a dashboard page at GET /\n"
+    "(open http://HOST:PORT/ in a browser). Stops on SIGTERM or\n"
     "SIGINT once every request already received is answered.\n"
     "\n"
     "Options:\n"
@@ -45,12 +47,15 @@ static const char usage[] =
     "  --threads N              engine CPU threads (default: 1 for models under 100 M\n"
     "                           multiply-adds per image, else every core)\n"
     "  --http-threads N         HTTP polling threads (default 2)\n"
+    "  --cors-origin ORIGIN     let web pages of ORIGIN (scheme://host[:port], e.g.\n"
+    "                           http://localhost:3000) call the API from a browser, or * for\n"
+    "                           any origin; answers CORS preflights (default: off, OPTIONS 405)\n"
     "  -h, --help               show this help\n";
 
 enum {
     OPT_MODELS = 256, OPT_HOST, OPT_PORT, OPT_DEFAULT_MODEL, OPT_MAX_BATCH, OPT_DELAY, OPT_QUEUE,
     OPT_TIMEOUT, OPT_BODY, OPT_PIXELS, OPT_IMAGES, OPT_CONN_LIMIT, OPT_PER_IP, OPT_CONN_TIMEOUT,
-    OPT_THREADS, OPT_HTTP_THREADS,
+    OPT_THREADS, OPT_HTTP_THREADS, OPT_CORS_ORIGIN,
 };
 
 static bool is_dir(const char *path)
@@ -107,6 +112,7 @@ static int parse_args(int argc, char **argv, srv_config_t *cfg)
         {"connection-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"http-threads", required_argument, NULL, OPT_HTTP_THREADS},
+        {"cors-origin", required_argument, NULL, OPT_CORS_ORIGIN},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -143,6 +149,13 @@ static int parse_args(int argc, char **argv, srv_config_t *cfg)
         case OPT_MODELS: cfg->models_dir = optarg; break;
         case OPT_HOST: cfg->host = optarg; break;
         case OPT_DEFAULT_MODEL: cfg->default_model = optarg; break;
+        case OPT_CORS_ORIGIN: {
+            char msg[256];
+            if (!srv_cors_origin_valid(optarg, msg, sizeof msg))
+                return cli_usage_error(CMD, "--cors-origin: %s", msg);
+            cfg->cors_origin = optarg;
+            break;
+        }
         case 'h': fputs(usage, stdout); return -1;
         default: return cli_bad_option(CMD, c, argv);
         }

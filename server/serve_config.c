@@ -20,5 +20,6 @@ void srv_config_init(srv_config_t *cfg)
         .connection_timeout_s = 30,
         .engine_threads = 0,
         .http_threads = 2,
+        .cors_origin = NULL,
     };
 }

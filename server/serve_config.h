@@ -22,6 +22,7 @@ typedef struct srv_config {
     int connection_timeout_s;  /* idle connection closed after this */
     int engine_threads;        /* CPU threads of the inference worker; 0: library default */
     int http_threads;          /* libmicrohttpd polling threads */
+    const char *cors_origin;   /* --cors-origin: "*" or one origin; NULL: no CORS headers */
 } srv_config_t;
 
 /* The defaults `cnnserve serve` documents (models_dir NULL: found by the caller). */
