@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package needed to build, run, test and benchmark
-# cnnserve. Idempotent: does nothing when all packages are already present.
-# Runs as root, or through sudo otherwise.
+# cnnserve, and the browser test's npm packages (tests/browser, pinned by its
+# package-lock.json). Idempotent: does nothing when all are already present.
+# Runs as root, or through sudo otherwise (npm runs as the caller).
 set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(
   # toolchain (clang + its runtime for the libFuzzer targets)
@@ -20,6 +23,8 @@ packages=(
   python3-onnx python3-h5py libonnx-testdata dataset-fashion-mnist
   # benchmark peers (ONNX Runtime via its npm package) and the HTTP load generator
   nodejs wrk
+  # the dashboard's browser test (playwright-core drives Debian's Chromium)
+  chromium
 )
 
 sudo_cmd=()
@@ -44,11 +49,20 @@ fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps: all packages present"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "install-deps: done"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-deps: done"
+# playwright-core for tests/browser (no install scripts, no browser download:
+# the test uses /usr/bin/chromium). Reinstalled when the lock file changes.
+browser="$root/tests/browser"
+stamp="$browser/node_modules/.installed-package-lock.json"
+if ! cmp -s "$browser/package-lock.json" "$stamp"; then
+  echo "install-deps: npm ci in tests/browser"
+  (cd "$browser" && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
+  cp "$browser/package-lock.json" "$stamp"
+fi

@@ -21,7 +21,14 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
+
+let chromium;
+try {
+  ({ chromium } = require('playwright-core'));
+} catch (e) {
+  console.error(`${e.message}\nplaywright-core is missing: run scripts/install-deps.sh (npm ci in tests/browser)`);
+  process.exit(1);
+}
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MODEL = 'lenet5-fashion';
