@@ -10,7 +10,7 @@
 #define SRV_CORS_ALLOW_HEADERS "Content-Type"
 #define SRV_CORS_MAX_AGE "600"
 /* Response headers a cross-origin page may read besides the safelisted ones. */
-#define SRV_CORS_EXPOSE_HEADERS "Retry-After, X-Tile-Size, X-Grid, X-Channels"
+#define SRV_CORS_EXPOSE_HEADERS "Retry-After, X-Tile-Size, X-Grid, X-Channels, X-Predictions"
 
 /* Whether `origin` may be given to --cors-origin: "*" (any origin), or a
  * serialized origin as browsers send it: http:// or https://, a host
