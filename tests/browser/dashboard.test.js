@@ -10,7 +10,10 @@
 // the hypercolumn image (the input's size, the checked layers). No console
 // error, failed request or CSP violation may happen; an inline script
 // injected at the end must be blocked by the page's CSP. A screenshot is
-// saved as ARTIFACT_DIR/dashboard.png.
+// saved as ARTIFACT_DIR/dashboard.png. Last, CORS as Chromium enforces it:
+// a page of another loopback origin may POST to /featuremaps of a server
+// started with --cors-origin for it (after a preflight the server counts),
+// and reads the exposed X-* headers; a server without the flag refuses it.
 //
 // Usage: node dashboard.test.js PATH/TO/cnnserve ARTIFACT_DIR
 'use strict';
@@ -51,9 +54,10 @@ function check(name, fn) {
 
 // ---- the server and a plain HTTP client ---------------------------------
 
-function startServer(binary, repo) {
+function startServer(binary, repo, flags) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(binary, ['serve', '--models', repo, '--port', '0', '--default-model', OTHER_MODEL],
+    const proc = spawn(binary, ['serve', '--models', repo, '--port', '0', '--default-model', OTHER_MODEL,
+                                ...(flags || [])],
                        { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), WAIT_MS);
@@ -115,6 +119,40 @@ function stopServer(proc) {
     proc.on('exit', () => resolve());
     proc.kill('SIGTERM');
   });
+}
+
+// A static page on a free loopback port: another origin than the API's.
+function startPageServer() {
+  return new Promise((resolve) => {
+    const srv = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<!doctype html><title>another origin</title>');
+    });
+    srv.listen(0, '127.0.0.1', () => resolve(srv));
+  });
+}
+
+// A page of another origin calls the API of `apiPort` with fetch(): a POST
+// of a PNG, which Chromium only sends after a successful CORS preflight.
+// Returns what the page could read of the answer, or the fetch error.
+async function crossOriginFetch(browser, pageOrigin, apiPort, png) {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${pageOrigin}/`);
+    return await page.evaluate(async ({ url, b64 }) => {
+      const body = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      try {
+        const r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'image/png' }, body });
+        return { status: r.status, type: r.headers.get('Content-Type'), grid: r.headers.get('X-Grid'),
+                 predictions: r.headers.get('X-Predictions') };
+      } catch (e) {
+        return { error: String(e) };
+      }
+    }, { url: `http://127.0.0.1:${apiPort}/v1/models/${MODEL}/featuremaps?layers=features.0&format=png`,
+         b64: png.toString('base64') });
+  } finally {
+    await page.close();
+  }
 }
 
 // ---- the test -------------------------------------------------------------
@@ -298,6 +336,33 @@ async function main() {
       assert.equal(after.ran, false);
       assert.match(after.v[0], /^script-src/);
     });
+
+    // CORS as a browser enforces it: a page of another origin may call a
+    // server started with --cors-origin for that origin, not one without.
+    const pageServer = await startPageServer();
+    const other = `http://127.0.0.1:${pageServer.address().port}`;
+    const corsServer = await startServer(binary, tmp, ['--cors-origin', other]);
+    try {
+      await waitReady(corsServer.port);
+      const allowed = await crossOriginFetch(browser, other, corsServer.port, uploaded);
+      const refused = await crossOriginFetch(browser, other, port, uploaded);
+      const metrics = (await request(corsServer.port, 'GET', '/metrics')).body.toString('utf8');
+      const preflights = /cnnserve_requests_total\{[^}]*route="featuremaps",code="204"\} (\d+)/.exec(metrics);
+      check('a page of the --cors-origin origin calls the API (preflight, exposed headers)', () => {
+        assert.equal(allowed.error, undefined, allowed.error);
+        assert.equal(allowed.status, 200);
+        assert.ok(preflights && Number(preflights[1]) >= 1, 'the server saw no preflight (OPTIONS 204)');
+        assert.equal(allowed.type, 'image/png');
+        assert.match(allowed.grid, /^\d+x\d+$/);
+        assert.equal(JSON.parse(allowed.predictions)[0].label, ref1);
+      });
+      check('the same page is refused by a server without --cors-origin', () => {
+        assert.match(refused.error || '', /TypeError/);
+      });
+    } finally {
+      await stopServer(corsServer);
+      pageServer.close();
+    }
   } finally {
     if (browser) await browser.close();
     await stopServer(server);
