@@ -5,7 +5,8 @@
 //
 // API used: GET /v1/models, GET /v1/models/{m}/layers,
 // POST /v1/models/{m}/featuremaps (format=json with encoding=base64 for the
-// grid, format=png with hypercolumn=1 for the hypercolumn).
+// predictions and the grid, format=png with hypercolumn=1 for the
+// hypercolumn; /classify for a model without spatial layers).
 'use strict';
 
 const MAX_DEFAULT_CHANNELS = 64;
@@ -110,7 +111,12 @@ async function chooseModel(name) {
   const layerSelect = $('layer');
   layerSelect.replaceChildren(...state.layers.map((l) =>
     el('option', { value: l.name, textContent: `${l.name} (${l.op}${l.fused ? '+' + l.fused : ''})` })));
-  if (state.layers.length) chooseLayer(state.layers[0].name);
+  if (state.layers.length) {
+    chooseLayer(state.layers[0].name);
+  } else {
+    $('channels').value = '';
+    $('layer-info').textContent = 'no layer with a spatial output';
+  }
 
   const convs = state.layers.filter((l) => l.op.startsWith('conv'));
   const checked = new Set((convs.length ? convs : state.layers.slice(0, 1)).map((l) => l.name));
@@ -154,7 +160,7 @@ function renderTimings(t) {
     $('timings').textContent = '';
     return;
   }
-  const parts = Object.entries(t).map(([k, v]) => `${k.replace(/_ms$/, '')} ${Number(v).toFixed(2)}`);
+  const parts = Object.entries(t).map(([k, v]) => `${k} ${Number(v).toFixed(2)}`);
   $('timings').textContent = `ms: ${parts.join(', ')}`;
 }
 
@@ -212,25 +218,33 @@ function zoom(k) {
   $('zoom').hidden = false;
 }
 
-// One /featuremaps request: the predictions and the chosen layer's maps.
+// One /featuremaps request: the predictions and the chosen layer's maps
+// (a model without spatial layers: /classify, predictions only).
 async function runGrid() {
   const layer = currentLayer();
-  if (!state.file || !layer) return;
+  if (!state.file) return;
   const seq = ++state.gridSeq;
   document.body.dataset.grid = 'loading';
-  const q = new URLSearchParams({ layers: layer.name, encoding: 'base64', top_k: topK() });
-  const channels = $('channels').value.trim();
-  if (channels) q.set('channels', channels);
+  const q = new URLSearchParams({ top_k: topK() });
+  if (layer) {
+    q.set('layers', layer.name);
+    q.set('encoding', 'base64');
+    const channels = $('channels').value.trim();
+    if (channels) q.set('channels', channels);
+  }
   try {
-    const json = await (await api(`${modelPath('featuremaps')}?${q}`, imageRequest())).json();
+    const url = `${modelPath(layer ? 'featuremaps' : 'classify')}?${q}`;
+    const json = await (await api(url, imageRequest())).json();
     if (seq !== state.gridSeq) return;
     const result = json.results[0];
-    const l = result.layers[0];
-    state.tiles = { layer: l.name, shape: l.shape, channels: l.channels, stats: l.stats,
-                    data: decodeFloats(l.data_base64) };
     renderPredictions(result.predictions);
-    renderTimings(json.timings || json.timings_ms);
-    renderGrid();
+    renderTimings(json.timings_ms);
+    if (layer) {
+      const l = result.layers[0];
+      state.tiles = { layer: l.name, shape: l.shape, channels: l.channels, stats: l.stats,
+                      data: decodeFloats(l.data_base64) };
+      renderGrid();
+    }
     document.body.dataset.grid = 'done';
   } catch (e) {
     if (seq !== state.gridSeq) return;
