@@ -59,19 +59,19 @@ function startServer(binary, repo, flags) {
     const proc = spawn(binary, ['serve', '--models', repo, '--port', '0', '--default-model', OTHER_MODEL,
                                 ...(flags || [])],
                        { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), WAIT_MS);
+    proc.log = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${proc.log}`)), WAIT_MS);
     proc.stderr.setEncoding('utf8');
     proc.stderr.on('data', (chunk) => {
-      log += chunk;
-      const m = /listening on http:\/\/[\d.]+:(\d+)/.exec(log);
+      proc.log += chunk;
+      const m = /listening on http:\/\/[\d.]+:(\d+)/.exec(proc.log);
       if (m && !proc.port) {
         proc.port = Number(m[1]);
         clearTimeout(timer);
         resolve(proc);
       }
     });
-    proc.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+    proc.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${proc.log}`)));
   });
 }
 
@@ -112,11 +112,13 @@ async function top1(port, png) {
   return (await getJson(port, `/v1/models/${MODEL}/classify?top_k=1`, png)).results[0].predictions[0].label;
 }
 
+// SIGTERM; resolves the server's exit status (or the signal that ended
+// it). Under ASan a leak or error report makes it non-zero.
 function stopServer(proc) {
   return new Promise((resolve) => {
-    if (proc.exitCode !== null) return resolve();
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve(proc.exitCode ?? proc.signalCode);
     proc.removeAllListeners('exit');
-    proc.on('exit', () => resolve());
+    proc.on('exit', (code, signal) => resolve(code ?? signal));
     proc.kill('SIGTERM');
   });
 }
@@ -164,7 +166,7 @@ async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnserve-dashboard-'));
   for (const m of [MODEL, OTHER_MODEL]) fs.symlinkSync(path.join(ROOT, 'models', m), path.join(tmp, m));
   const server = await startServer(binary, tmp);
-  let browser;
+  let browser, corsServer, status, corsStatus;
   try {
     const port = server.port;
     await waitReady(port);
@@ -341,7 +343,7 @@ async function main() {
     // server started with --cors-origin for that origin, not one without.
     const pageServer = await startPageServer();
     const other = `http://127.0.0.1:${pageServer.address().port}`;
-    const corsServer = await startServer(binary, tmp, ['--cors-origin', other]);
+    corsServer = await startServer(binary, tmp, ['--cors-origin', other]);
     try {
       await waitReady(corsServer.port);
       const allowed = await crossOriginFetch(browser, other, corsServer.port, uploaded);
@@ -360,14 +362,18 @@ async function main() {
         assert.match(refused.error || '', /TypeError/);
       });
     } finally {
-      await stopServer(corsServer);
+      corsStatus = await stopServer(corsServer);
       pageServer.close();
     }
   } finally {
     if (browser) await browser.close();
-    await stopServer(server);
+    status = await stopServer(server);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+  check('both servers exit 0 on SIGTERM (under ASan: no error, no leak)', () => {
+    assert.equal(status, 0, server.log);
+    assert.equal(corsStatus, 0, corsServer.log);
+  });
   console.log(`${passed} passed, 0 failed`);
 }
 
