@@ -261,7 +261,7 @@ async function runHypercolumn() {
   const seq = ++state.hyperSeq;
   if (!layers.length) {
     $('hypercolumn').hidden = true;
-    $('hyper-info').textContent = 'Check at least one layer.';
+    $('hyper-info').textContent = state.layers.length ? 'Check at least one layer.' : 'No layer with a spatial output.';
     return;
   }
   document.body.dataset.hyper = 'loading';
