@@ -7,13 +7,14 @@ Content-Security-Policy and nosniff; the page references only files the
 server has and nothing outside it; unknown files 404, other methods 405;
 the requests are counted in /metrics under their routes.
 
-CORS: without the flag no Access-Control-* header appears and OPTIONS is
-405. With --cors-origin ORIGIN: preflights (OPTIONS) answer 204 with the
-route's methods, Content-Type allowed and a max age; responses, errors
-included (400, 404, 405, 413, 415), carry Access-Control-Allow-Origin for that
-origin only, and Vary: Origin always. With --cors-origin '*' every
-response allows any origin. Values that are not origins are refused at
-startup (exit status 2).
+CORS (the classify, featuremaps and metadata routes): without the flag no
+Access-Control-* header appears and OPTIONS is 405. With --cors-origin
+ORIGIN: preflights (OPTIONS) answer 204 with the route's methods,
+Content-Type allowed and a max age; responses, errors included (400, 404,
+405, 413, 415), carry Access-Control-Allow-Origin and the exposed X-*
+headers for that origin only, and Vary: Origin always. With --cors-origin
+'*' every response allows any origin. Values that are not origins are
+refused at startup (exit status 2).
 
 Usage: test_dashboard_cors.py PATH/TO/cnnserve
 """
@@ -148,12 +149,17 @@ class CorsTest(unittest.TestCase):
     def assert_allowed(self, headers, origin=ORIGIN):
         self.assertEqual(headers.get("access-control-allow-origin"), origin)
         self.assertIn("Origin", headers.get("vary", ""))
-        self.assertIn("X-Tile-Size", headers.get("access-control-expose-headers", ""))
+        exposed = [h.strip() for h in headers.get("access-control-expose-headers", "").split(",")]
+        for name in ["Retry-After", "X-Tile-Size", "X-Grid", "X-Channels", "X-Predictions"]:
+            self.assertIn(name, exposed)
 
     def test_preflight(self):
         for path, methods in [("/classify", "POST, OPTIONS"),
                               ("/v1/models/lenet5-fashion/classify", "POST, OPTIONS"),
-                              ("/v1/models", "GET, HEAD, OPTIONS")]:
+                              ("/v1/models/lenet5-fashion/featuremaps?layers=all", "POST, OPTIONS"),
+                              ("/featuremaps", "POST, OPTIONS"),
+                              ("/v1/models", "GET, HEAD, OPTIONS"),
+                              ("/v1/models/lenet5-fashion/layers", "GET, HEAD, OPTIONS")]:
             status, headers, body = self.server.request("OPTIONS", path, headers={
                 "Origin": ORIGIN, "Access-Control-Request-Method": methods.split(",")[0],
                 "Access-Control-Request-Headers": "content-type"})
@@ -176,6 +182,8 @@ class CorsTest(unittest.TestCase):
         png = read(SAMPLE)
         cases = [
             ("POST", "/classify", png, {"Content-Type": "image/png"}, 200),
+            ("POST", "/featuremaps?layers=features.0&format=png", png, {"Content-Type": "image/png"}, 200),
+            ("POST", "/featuremaps?layers=nope", png, {"Content-Type": "image/png"}, 400),
             ("GET", "/v1/models", None, {}, 200),
             ("GET", "/v1/models/lenet5-fashion", None, {}, 200),
             ("GET", "/", None, {}, 200),
