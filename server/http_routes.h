@@ -21,7 +21,9 @@ struct MHD_Response;
 
 /* Adds the headers every response carries (X-Content-Type-Options, the
  * CORS headers with --cors-origin, "Connection: close" while draining),
- * queues `resp` with `status` and destroys it (always). */
+ * queues `resp` with `status` and destroys it (always); with
+ * req->defer_response set (a reply built off the HTTP thread), keeps it in
+ * req->prepared instead, and srv_http_queue_prepared does that later. */
 bool srv_http_queue(srv_http_t *h, srv_request_t *req, int status, struct MHD_Response *resp);
 
 /* Queues `body` (malloc'ed, taken over; NULL = out of memory) as a JSON
@@ -46,6 +48,19 @@ bool srv_http_dashboard(srv_http_t *h, srv_request_t *req, const srv_route_t *ro
 
 /* POST routes once the body is in: parse, then suspend and submit, or an error. */
 bool srv_http_post(srv_http_t *h, srv_request_t *req, const srv_route_t *route);
+
+/* Parses the body's images into req (a classify-kind request, as /classify);
+ * false after answering the error (*answered_ok: whether that response was queued). */
+bool srv_http_parse_images(srv_http_t *h, srv_request_t *req, bool *answered_ok);
+
+/* Admits the parsed request, suspends its connection and hands it over;
+ * or 503 with Retry-After when the queue is full. */
+bool srv_http_submit(srv_http_t *h, srv_request_t *req);
+
+/* http_fmaps.c: POST featuremaps (query → layers and channels resolved
+ * against m, images, limits, submit) and its answer once resumed. */
+bool srv_http_featuremaps(srv_http_t *h, srv_request_t *req, const srv_model_t *m);
+bool srv_http_send_featuremaps(srv_http_t *h, srv_request_t *req);
 
 /* A resumed request: its answer. */
 bool srv_http_send_answer(srv_http_t *h, srv_request_t *req);

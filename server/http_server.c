@@ -16,7 +16,9 @@
 /* Bytes past --max-body-bytes read (and dropped) before a 413, at most. */
 #define SRV_DISCARD_MAX ((size_t)64 * 1024 * 1024)
 
-bool srv_http_queue(srv_http_t *h, srv_request_t *req, int status, struct MHD_Response *resp)
+/* Adds the headers every response carries, queues `resp` now (HTTP
+ * thread) and destroys it. */
+static bool queue_now(srv_http_t *h, srv_request_t *req, int status, struct MHD_Response *resp)
 {
     bool ok = MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES;
     const char *cors = h->cfg->cors_origin;
@@ -37,6 +39,16 @@ bool srv_http_queue(srv_http_t *h, srv_request_t *req, int status, struct MHD_Re
     req->http_status = status;
     req->phase = SRV_PHASE_DONE;
     return ok;
+}
+
+bool srv_http_queue(srv_http_t *h, srv_request_t *req, int status, struct MHD_Response *resp)
+{
+    if (req->defer_response) {
+        req->prepared = resp;
+        req->prepared_status = status;
+        return true;
+    }
+    return queue_now(h, req, status, resp);
 }
 
 bool srv_http_respond(srv_http_t *h, srv_request_t *req, int status, char *body, size_t len,
@@ -66,6 +78,13 @@ bool srv_http_respond_typed(srv_http_t *h, srv_request_t *req, int status, void 
         return false;
     }
     return srv_http_queue(h, req, status, resp);
+}
+
+bool srv_http_queue_prepared(srv_http_t *h, srv_request_t *req)
+{
+    struct MHD_Response *resp = req->prepared;
+    req->prepared = NULL;
+    return queue_now(h, req, req->prepared_status, resp);
 }
 
 bool srv_http_error(srv_http_t *h, srv_request_t *req, int status, const char *header,
@@ -316,10 +335,11 @@ bool srv_http_start(srv_http_t *h, const srv_config_t *cfg, char *msg, size_t ms
     return true;
 }
 
-void srv_http_set_ready(srv_http_t *h, srv_model_repo_t *repo, srv_scheduler_t *sched)
+void srv_http_set_ready(srv_http_t *h, srv_model_repo_t *repo, srv_scheduler_t *sched, uv_loop_t *loop)
 {
     h->repo = repo;
     h->sched = sched;
+    h->loop = loop;
     atomic_store(&h->state, SRV_STATE_READY);
 }
 
@@ -340,8 +360,37 @@ void srv_http_stop(srv_http_t *h)
     h->daemon = NULL;
 }
 
+/* libuv pool: the feature-map reply, kept in req->prepared. */
+static void build_reply_cb(uv_work_t *work)
+{
+    srv_request_t *req = work->data;
+    srv_http_t *h = req->reply_ctx;
+    req->defer_response = true;
+    if (!srv_http_send_answer(h, req) && req->prepared) {
+        MHD_destroy_response(req->prepared);
+        req->prepared = NULL;
+    }
+    req->defer_response = false;
+}
+
+static void reply_built_cb(uv_work_t *work, int status)
+{
+    (void)status;
+    srv_request_t *req = work->data;
+    MHD_resume_connection(req->conn);
+    srv_request_release(req);
+}
+
 void srv_http_resume(void *ctx, srv_request_t *req)
 {
-    (void)ctx;
+    srv_http_t *h = ctx;
+    if (req->fmaps && req->status == 200) {
+        srv_request_retain(req);
+        req->reply_work.data = req;
+        req->reply_ctx = h;
+        if (uv_queue_work(h->loop, &req->reply_work, build_reply_cb, reply_built_cb) == 0)
+            return;
+        srv_request_release(req); /* not queued: built on the HTTP thread instead */
+    }
     MHD_resume_connection(req->conn);
 }
