@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package needed to build, run, test and benchmark
-# cnnserve. Idempotent: does nothing when all packages are already present.
-# Runs as root, or through sudo otherwise.
+# Installs the Debian 12 packages cnnserve needs. Idempotent: does nothing
+# when all packages are already present. Runs as root, or through sudo otherwise.
+#   scripts/install-deps.sh           everything: build, run, test, benchmark (README, CI)
+#   scripts/install-deps.sh --build   only what building the cnnserve binary needs, with
+#                                     scripts/build.sh -DCNN_BUILD_TESTS=OFF (docker/Dockerfile)
 set -euo pipefail
 
-packages=(
-  # toolchain (clang + its runtime for the libFuzzer targets)
-  build-essential cmake pkg-config clang libclang-rt-14-dev
+build_packages=(
+  # toolchain
+  build-essential cmake pkg-config
   # engine: oneDNN (its CMake config needs the OpenCL ICD loader), JSON, images
   libdnnl-dev ocl-icd-opencl-dev libcjson-dev libstb-dev
   # weights-tools: ONNX import (protobuf-c code generated from the system's onnx.proto)
@@ -15,12 +17,29 @@ packages=(
   libmicrohttpd-dev libuv1-dev
   # weights-tools: Keras HDF5 import
   libhdf5-dev
+)
+test_packages=(
+  # clang + its runtime for the libFuzzer targets
+  clang libclang-rt-14-dev
   # tests: unit tests, the PyTorch/ONNX references and their data
   libcmocka-dev python3 python3-numpy python3-pil python3-torch python3-torchvision
   python3-onnx python3-h5py libonnx-testdata dataset-fashion-mnist
+  # deployment tests: nginx in front of replicas (docker/nginx.conf), manifest syntax
+  nginx python3-yaml
   # benchmark peers (ONNX Runtime via its npm package) and the HTTP load generator
   nodejs wrk
 )
+
+mode=all
+case "${1:-}" in
+  "") ;;
+  --build) mode=build ;;
+  *) echo "usage: install-deps.sh [--build]" >&2; exit 2 ;;
+esac
+packages=("${build_packages[@]}")
+if [ "$mode" = all ]; then
+  packages+=("${test_packages[@]}")
+fi
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then
@@ -38,7 +57,7 @@ for p in "${packages[@]}"; do
   fi
 done
 # Some Node.js builds bundle npm (and conflict with Debian's npm package).
-if ! command -v npm >/dev/null 2>&1; then
+if [ "$mode" = all ] && ! command -v npm >/dev/null 2>&1; then
   missing+=(npm)
 fi
 
