@@ -84,3 +84,28 @@ bool srv_base64_decode(const char *s, size_t len, uint8_t *dst, size_t *out_len,
     *out_len = n;
     return true;
 }
+
+size_t srv_base64_encoded_len(size_t n)
+{
+    return (n + 2) / 3 * 4;
+}
+
+void srv_base64_encode(const uint8_t *src, size_t n, char *dst)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)src[i] << 16 | (uint32_t)src[i + 1] << 8 | src[i + 2];
+        *dst++ = alphabet[v >> 18];
+        *dst++ = alphabet[(v >> 12) & 63];
+        *dst++ = alphabet[(v >> 6) & 63];
+        *dst++ = alphabet[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)src[i] << 16 | (i + 1 < n ? (uint32_t)src[i + 1] << 8 : 0);
+        *dst++ = alphabet[v >> 18];
+        *dst++ = alphabet[(v >> 12) & 63];
+        *dst++ = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
+        *dst++ = '=';
+    }
+}

@@ -16,4 +16,11 @@
 bool srv_base64_decode(const char *s, size_t len, uint8_t *dst, size_t *out_len, const char *what,
                        srv_error_t *err);
 
+/* Characters srv_base64_encode writes for n bytes (with "=" padding). */
+size_t srv_base64_encoded_len(size_t n);
+
+/* Encodes src[0..n) into dst (srv_base64_encoded_len(n) characters, no NUL),
+ * standard alphabet with padding. */
+void srv_base64_encode(const uint8_t *src, size_t n, char *dst);
+
 #endif

@@ -37,6 +37,7 @@ static const char usage[] =
     "  --queue-size N           requests admitted and not yet answered before 503 (default 1024)\n"
     "  --timeout-ms N           answer 504 when a request takes longer (default 30000)\n"
     "  --max-body-bytes N       largest request body, 413 above (default 16777216)\n"
+    "  --max-response-bytes N   largest feature-map reply, 413 above (default 67108864)\n"
     "  --max-pixels N           largest image (width x height) decoded, 413 above (default 16000000)\n"
     "  --max-images N           images in one request, 413 above (default 64)\n"
     "  --connection-limit N     open connections (default 512)\n"
@@ -50,7 +51,7 @@ static const char usage[] =
 enum {
     OPT_MODELS = 256, OPT_HOST, OPT_PORT, OPT_DEFAULT_MODEL, OPT_MAX_BATCH, OPT_DELAY, OPT_QUEUE,
     OPT_TIMEOUT, OPT_BODY, OPT_PIXELS, OPT_IMAGES, OPT_CONN_LIMIT, OPT_PER_IP, OPT_CONN_TIMEOUT,
-    OPT_THREADS, OPT_HTTP_THREADS,
+    OPT_THREADS, OPT_HTTP_THREADS, OPT_RESPONSE,
 };
 
 static bool is_dir(const char *path)
@@ -100,6 +101,7 @@ static int parse_args(int argc, char **argv, srv_config_t *cfg)
         {"queue-size", required_argument, NULL, OPT_QUEUE},
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
         {"max-body-bytes", required_argument, NULL, OPT_BODY},
+        {"max-response-bytes", required_argument, NULL, OPT_RESPONSE},
         {"max-pixels", required_argument, NULL, OPT_PIXELS},
         {"max-images", required_argument, NULL, OPT_IMAGES},
         {"connection-limit", required_argument, NULL, OPT_CONN_LIMIT},
@@ -110,7 +112,7 @@ static int parse_args(int argc, char **argv, srv_config_t *cfg)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int body = (int)cfg->max_body_bytes, pixels = (int)cfg->max_pixels;
+    int body = (int)cfg->max_body_bytes, pixels = (int)cfg->max_pixels, response = (int)cfg->max_response_bytes;
     const int_opt_t ints[] = {
         {OPT_PORT, "--port", 0, 65535, &cfg->port},
         {OPT_MAX_BATCH, "--max-batch-size", 1, 65536, &cfg->max_batch_size},
@@ -118,6 +120,7 @@ static int parse_args(int argc, char **argv, srv_config_t *cfg)
         {OPT_QUEUE, "--queue-size", 1, 1 << 20, &cfg->queue_size},
         {OPT_TIMEOUT, "--timeout-ms", 1, 24 * 3600 * 1000, &cfg->timeout_ms},
         {OPT_BODY, "--max-body-bytes", 1, INT_MAX, &body},
+        {OPT_RESPONSE, "--max-response-bytes", 1, INT_MAX, &response},
         {OPT_PIXELS, "--max-pixels", 1, INT_MAX, &pixels},
         {OPT_IMAGES, "--max-images", 1, 65536, &cfg->max_images},
         {OPT_CONN_LIMIT, "--connection-limit", 1, 1 << 20, &cfg->connection_limit},
@@ -150,6 +153,7 @@ static int parse_args(int argc, char **argv, srv_config_t *cfg)
     if (optind < argc)
         return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     cfg->max_body_bytes = (size_t)body;
+    cfg->max_response_bytes = (size_t)response;
     cfg->max_pixels = (uint64_t)pixels;
     return CLI_EXIT_OK;
 }

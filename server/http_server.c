@@ -18,18 +18,25 @@
 bool srv_http_respond(srv_http_t *h, srv_request_t *req, int status, char *body, size_t len,
                       const char *header, const char *value)
 {
+    const char *headers[2] = {header, value};
+    return srv_http_respond_typed(h, req, status, body, len,
+                                  status == 200 && req->route == SRV_ROUTE_METRICS ? "text/plain; version=0.0.4"
+                                                                                  : "application/json",
+                                  headers, header ? 1 : 0);
+}
+
+bool srv_http_respond_typed(srv_http_t *h, srv_request_t *req, int status, void *body, size_t len,
+                            const char *type, const char *const *headers, int n_headers)
+{
     struct MHD_Response *resp = body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
                                      : NULL;
     if (!resp) {
         free(body);
         return false;
     }
-    bool ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                      status == 200 && req->route == SRV_ROUTE_METRICS
-                                          ? "text/plain; version=0.0.4"
-                                          : "application/json") == MHD_YES;
-    if (header)
-        ok = ok && MHD_add_response_header(resp, header, value) == MHD_YES;
+    bool ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES;
+    for (int i = 0; i < n_headers; i++)
+        ok = ok && MHD_add_response_header(resp, headers[2 * i], headers[2 * i + 1]) == MHD_YES;
     if (atomic_load(&h->state) == SRV_STATE_DRAINING)
         ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
     ok = ok && MHD_queue_response(req->conn, (unsigned int)status, resp) == MHD_YES;

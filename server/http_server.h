@@ -49,6 +49,12 @@ int srv_http_live(const srv_http_t *h);
 /* Stops the daemon (no connection may be suspended). */
 void srv_http_stop(srv_http_t *h);
 
+/* Queues a response of `len` bytes of `body` (malloc'ed; freed here in every
+ * case) with Content-Type `type` and the extra headers headers[0..2n) (name,
+ * value pairs). */
+bool srv_http_respond_typed(srv_http_t *h, srv_request_t *req, int status, void *body, size_t len,
+                            const char *type, const char *const *headers, int n_headers);
+
 /* The scheduler's answer callback: resumes the request's connection. */
 void srv_http_resume(void *ctx, srv_request_t *req);
 

@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-srv_batch_t *srv_batch_create(srv_model_t *model, int n)
+srv_batch_t *srv_batch_create(srv_model_t *model, int n, size_t max_fetches)
 {
     srv_batch_t *b = calloc(1, sizeof *b);
     if (!b)
@@ -12,7 +12,8 @@ srv_batch_t *srv_batch_create(srv_model_t *model, int n)
     b->items = calloc((size_t)n, sizeof *b->items);
     b->input = malloc((size_t)n * model->image_floats * sizeof(float));
     b->output = malloc((size_t)n * model->output_size * sizeof(float));
-    if (!b->items || !b->input || !b->output) {
+    b->fetches = max_fetches ? malloc(max_fetches * sizeof *b->fetches) : NULL;
+    if (!b->items || !b->input || !b->output || (max_fetches && !b->fetches)) {
         srv_batch_free(b);
         return NULL;
     }
@@ -26,6 +27,7 @@ void srv_batch_free(srv_batch_t *b)
     free(b->items);
     free(b->input);
     free(b->output);
+    free(b->fetches);
     free(b);
 }
 
@@ -45,7 +47,8 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&w->mu);
         b->next = NULL;
         b->t_start = srv_now();
-        b->status = cnn_session_run(b->model->session, b->input, b->n, b->output, &b->err);
+        b->status = cnn_session_run_fetch(b->model->session, b->input, b->n, b->output, b->fetches,
+                                          b->n_fetches, &b->err);
         b->t_end = srv_now();
         w->done(w->ctx, b);
         pthread_mutex_lock(&w->mu);

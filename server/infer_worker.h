@@ -24,13 +24,16 @@ struct srv_batch {
     srv_batch_item_t *items;
     float *input;  /* n × model->image_floats */
     float *output; /* n × model->output_size */
+    cnn_fetch_t *fetches; /* feature maps to copy out, into the requests' fmap_data */
+    size_t n_fetches;
     double t_start, t_end; /* on the worker */
     cnn_status_t status;
     cnn_error_t err;
 };
 
-/* A batch with room for n images; NULL when out of memory. */
-srv_batch_t *srv_batch_create(srv_model_t *model, int n);
+/* A batch with room for n images and max_fetches feature-map copies;
+ * NULL when out of memory. */
+srv_batch_t *srv_batch_create(srv_model_t *model, int n, size_t max_fetches);
 void srv_batch_free(srv_batch_t *b);
 
 typedef void (*srv_batch_done_cb)(void *ctx, srv_batch_t *batch);

@@ -10,7 +10,13 @@
 /* Room for n more bytes and the NUL; false (and failed) when out of memory. */
 static bool reserve(srv_json_writer_t *w, size_t n)
 {
-    if (w->failed)
+    if (!w->count_only && w->limit && w->len + n > w->limit) {
+        free(w->buf);
+        w->buf = NULL;
+        w->cap = 0;
+        w->count_only = true;
+    }
+    if (w->failed || w->count_only)
         return false;
     if (w->len + n + 1 <= w->cap)
         return true;
@@ -29,8 +35,11 @@ static bool reserve(srv_json_writer_t *w, size_t n)
 
 static void append(srv_json_writer_t *w, const char *text, size_t n)
 {
-    if (!reserve(w, n))
+    if (!reserve(w, n)) {
+        if (w->count_only)
+            w->len += n;
         return;
+    }
     memcpy(w->buf + w->len, text, n);
     w->len += n;
     w->buf[w->len] = '\0';
@@ -82,6 +91,34 @@ void srv_jw_number(srv_json_writer_t *w, double d)
             snprintf(buf, sizeof buf, "%1.17g", d);
     }
     srv_jw_raw(w, buf);
+}
+
+char *srv_jw_extend(srv_json_writer_t *w, size_t n)
+{
+    if (!reserve(w, n)) {
+        if (w->count_only)
+            w->len += n;
+        return NULL;
+    }
+    char *at = w->buf + w->len;
+    w->len += n;
+    w->buf[w->len] = '\0';
+    return at;
+}
+
+void srv_jw_float(srv_json_writer_t *w, float f)
+{
+    if (f == 0.0f) {
+        append(w, signbit(f) ? "-0" : "0", signbit(f) ? 2 : 1);
+        return;
+    }
+    if (isnan(f) || isinf(f)) {
+        append(w, "null", 4);
+        return;
+    }
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%.9g", (double)f);
+    append(w, buf, (size_t)n);
 }
 
 char *srv_jw_finish(srv_json_writer_t *w, size_t *len)

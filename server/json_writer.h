@@ -12,7 +12,17 @@ typedef struct srv_json_writer {
     char *buf; /* NUL-terminated, malloc'ed */
     size_t len, cap;
     bool failed; /* out of memory: every later write is a no-op */
+    bool count_only; /* measure: len grows, nothing is stored (buf stays NULL) */
+    size_t limit;    /* > 0: once the text would pass it, buf is freed and the
+                      * writer turns count_only (len still gives the full size) */
 } srv_json_writer_t;
+
+/* Room for n more bytes at the end: returns where to write them and counts
+ * them in len; NULL when out of memory or count_only (len still counts). */
+char *srv_jw_extend(srv_json_writer_t *w, size_t n);
+/* Appends a float32 value with 9 significant digits ("%.9g": reads back as
+ * the same float), "0" for zeros, "null" for NaN and infinities. */
+void srv_jw_float(srv_json_writer_t *w, float f);
 
 /* Appends text as is. */
 void srv_jw_raw(srv_json_writer_t *w, const char *text);

@@ -75,6 +75,32 @@ static cJSON *v1_meta(const srv_model_t *m)
     return o;
 }
 
+/* GET /v1/models/{m}/layers: every layer with op, fused and [C,H,W] (the
+ * feature-map API's view: flat layers are [C,1,1]). */
+static cJSON *layers_doc(const srv_model_t *m)
+{
+    const cnn_model_info_t *info = m->info;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", m->name);
+    int in_shape[3] = {info->input_channels, info->input_height, info->input_width};
+    cJSON_AddItemToObject(cJSON_AddObjectToObject(o, "input"), "shape", int_array(in_shape, 3));
+    cJSON *a = cJSON_AddArrayToObject(o, "layers");
+    size_t n = cnn_model_layer_count(m->model);
+    for (size_t i = 0; i < n; i++) {
+        cnn_layer_info_t l;
+        if (cnn_model_get_layer(m->model, i, &l) != CNN_OK)
+            continue;
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", l.name);
+        cJSON_AddStringToObject(e, "op", l.op);
+        cJSON_AddStringToObject(e, "fused", l.fused ? l.fused : "");
+        int shape[3] = {l.c, l.h, l.w};
+        cJSON_AddItemToObject(e, "shape", int_array(shape, 3));
+        cJSON_AddItemToArray(a, e);
+    }
+    return o;
+}
+
 static cJSON *v2_tensor(const char *name, const int *shape, int n)
 {
     cJSON *o = cJSON_CreateObject();
@@ -87,6 +113,7 @@ static cJSON *v2_tensor(const char *name, const int *shape, int n)
 bool srv_model_meta_build(srv_model_t *m)
 {
     m->meta_json = print_free(v1_meta(m));
+    m->layers_json = print_free(layers_doc(m));
     const cnn_model_info_t *info = m->info;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", m->name);
@@ -97,7 +124,7 @@ bool srv_model_meta_build(srv_model_t *m)
     cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "inputs"), v2_tensor("input", in_shape, 4));
     cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "outputs"), v2_tensor("output", out_shape, 2));
     m->meta_v2_json = print_free(o);
-    return m->meta_json && m->meta_v2_json;
+    return m->meta_json && m->meta_v2_json && m->layers_json;
 }
 
 bool srv_model_list_build(srv_model_repo_t *repo)

@@ -66,6 +66,7 @@ static void model_free(srv_model_t *m)
     free(m->dir);
     free(m->meta_json);
     free(m->meta_v2_json);
+    free(m->layers_json);
 }
 
 /* Loads one directory into *m; false (logged) when it cannot serve. */

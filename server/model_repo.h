@@ -21,6 +21,7 @@ typedef struct srv_model {
     cnn_session_t *session; /* used by the inference worker thread only */
     char *meta_json;     /* GET /v1/models/{m} body */
     char *meta_v2_json;  /* GET /v2/models/{m} body */
+    char *layers_json;   /* GET /v1/models/{m}/layers body */
     int index;
 } srv_model_t;
 
@@ -46,7 +47,7 @@ void srv_model_repo_free(srv_model_repo_t *repo);
 /* The model called name[0..len), or NULL. */
 const srv_model_t *srv_model_repo_find(const srv_model_repo_t *repo, const char *name, size_t len);
 
-/* Builds m->meta_json and m->meta_v2_json, and repo->list_json; false when
+/* Builds m->meta_json, m->meta_v2_json and m->layers_json, and repo->list_json; false when
  * out of memory. Called by srv_model_repo_load. */
 bool srv_model_meta_build(srv_model_t *m);
 bool srv_model_list_build(srv_model_repo_t *repo);

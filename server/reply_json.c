@@ -44,6 +44,59 @@ static void member_number(srv_json_writer_t *w, const char *key, double v, bool 
     srv_jw_number(w, v);
 }
 
+void srv_reply_image_head(srv_json_writer_t *w, const srv_request_t *req, int i, int k, const double *prob,
+                          const int *idx)
+{
+    const srv_model_t *m = req->model;
+    const srv_image_t *img = &req->images.items[i];
+    srv_jw_raw(w, i ? ",{" : "{");
+    member_number(w, "index", i, true);
+    if (img->filename[0]) {
+        srv_jw_raw(w, ",\"filename\":");
+        srv_jw_string(w, img->filename);
+    }
+    if (img->field[0]) {
+        srv_jw_raw(w, ",\"field\":");
+        srv_jw_string(w, img->field);
+    }
+    srv_jw_raw(w, ",\"predictions\":");
+    srv_reply_predictions(w, m, k, prob, idx);
+}
+
+void srv_reply_predictions(srv_json_writer_t *w, const srv_model_t *m, int k, const double *prob, const int *idx)
+{
+    srv_jw_raw(w, "[");
+    for (int j = 0; j < k; j++) {
+        int c = idx[j];
+        srv_jw_raw(w, j ? ",{\"label\":" : "{\"label\":");
+        if (m->info->labels)
+            srv_jw_string(w, m->info->labels[c]);
+        else
+            srv_jw_raw(w, "null");
+        member_number(w, "class", c, false);
+        member_number(w, "probability", prob[c], false);
+        srv_jw_raw(w, "}");
+    }
+    srv_jw_raw(w, "]");
+}
+
+void srv_reply_tail(srv_json_writer_t *w, const srv_request_t *req)
+{
+    srv_jw_raw(w, "]");
+    member_number(w, "batch_size", req->batch_size, false);
+    srv_jw_raw(w, ",\"timings_ms\":{");
+    member_number(w, "queue", req->queue_s * 1e3, true);
+    member_number(w, "preprocess", req->preprocess_s * 1e3, false);
+    member_number(w, "inference", req->inference_s * 1e3, false);
+    member_number(w, "total", req->total_s * 1e3, false);
+    srv_jw_raw(w, "}}");
+}
+
+bool srv_reply_rank(const srv_request_t *req, int i, int k, double *prob, int *idx)
+{
+    return rank_image(req, i, k, prob, idx);
+}
+
 /* Written with json_writer rather than a cJSON tree: the same text, at a
  * fraction of the cost on the /classify hot path. */
 char *srv_reply_classify(const srv_request_t *req, size_t *len)
@@ -64,41 +117,11 @@ char *srv_reply_classify(const srv_request_t *req, size_t *len)
             ok = false;
             break;
         }
-        const srv_image_t *img = &req->images.items[i];
-        srv_jw_raw(&w, i ? ",{" : "{");
-        member_number(&w, "index", i, true);
-        if (img->filename[0]) {
-            srv_jw_raw(&w, ",\"filename\":");
-            srv_jw_string(&w, img->filename);
-        }
-        if (img->field[0]) {
-            srv_jw_raw(&w, ",\"field\":");
-            srv_jw_string(&w, img->field);
-        }
-        srv_jw_raw(&w, ",\"predictions\":[");
-        for (int j = 0; j < k; j++) {
-            int c = idx[j];
-            srv_jw_raw(&w, j ? ",{\"label\":" : "{\"label\":");
-            if (m->info->labels)
-                srv_jw_string(&w, m->info->labels[c]);
-            else
-                srv_jw_raw(&w, "null");
-            member_number(&w, "class", c, false);
-            member_number(&w, "probability", prob[c], false);
-            srv_jw_raw(&w, "}");
-        }
-        srv_jw_raw(&w, "]}");
+        srv_reply_image_head(&w, req, i, k, prob, idx);
+        srv_jw_raw(&w, "}");
     }
-    if (ok) {
-        srv_jw_raw(&w, "]");
-        member_number(&w, "batch_size", req->batch_size, false);
-        srv_jw_raw(&w, ",\"timings_ms\":{");
-        member_number(&w, "queue", req->queue_s * 1e3, true);
-        member_number(&w, "preprocess", req->preprocess_s * 1e3, false);
-        member_number(&w, "inference", req->inference_s * 1e3, false);
-        member_number(&w, "total", req->total_s * 1e3, false);
-        srv_jw_raw(&w, "}}");
-    }
+    if (ok)
+        srv_reply_tail(&w, req);
     free(prob);
     free(idx);
     if (!ok) {

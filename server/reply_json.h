@@ -5,6 +5,7 @@
 #ifndef SRV_REPLY_JSON_H
 #define SRV_REPLY_JSON_H
 
+#include "json_writer.h"
 #include "request.h"
 
 /* {"error": message} */
@@ -23,5 +24,17 @@ char *srv_reply_classify(const srv_request_t *req, size_t *len);
  * (shape [N, k]), probabilities as in srv_reply_classify; else the raw FP32
  * output (shape [N, num_classes]). */
 char *srv_reply_kserve(const srv_request_t *req, size_t *len);
+
+/* Pieces shared by the /classify and /featuremaps replies. */
+/* prob (output_size) and the top k classes of image i in idx; false when out of memory. */
+bool srv_reply_rank(const srv_request_t *req, int i, int k, double *prob, int *idx);
+/* [{"label", "class", "probability"}...] of the ranked classes. */
+void srv_reply_predictions(srv_json_writer_t *w, const srv_model_t *m, int k, const double *prob, const int *idx);
+/* ",{" (or "{" for image 0) "index", "filename"?, "field"?, "predictions": the
+ * start of image i's result object, left open. */
+void srv_reply_image_head(srv_json_writer_t *w, const srv_request_t *req, int i, int k, const double *prob,
+                          const int *idx);
+/* Closes "results" and writes "batch_size", "timings_ms" and the final "}". */
+void srv_reply_tail(srv_json_writer_t *w, const srv_request_t *req);
 
 #endif

@@ -29,6 +29,10 @@ void srv_request_release(srv_request_t *req)
     if (req->kind == SRV_REQUEST_CLASSIFY)
         free(req->input);
     free(req->output);
+    free(req->fmap_data);
+    if (req->fmaps)
+        srv_fmap_spec_free(req->fmaps);
+    free(req->fmaps);
     free(req->body);
     free(req);
 }

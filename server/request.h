@@ -18,6 +18,7 @@
 #define SRV_REQUEST_H
 
 #include "body_images.h"
+#include "fmap_spec.h"
 #include "http_error.h"
 #include "kserve_request.h"
 #include "model_repo.h"
@@ -56,12 +57,15 @@ struct srv_request {
     srv_image_list_t images;      /* classify: slices of body */
     srv_kserve_request_t kserve;  /* kserve: the tensor (becomes `input`) */
     int top_k;                    /* classify: predictions per image */
+    srv_fmap_spec_t *fmaps;       /* featuremaps: layers to copy out (owned); NULL for classify */
     int n_images;
     double t_admit;
 
     /* Scheduling (loop thread, and the one job working on it). */
     float *input;            /* n_images × model->image_floats */
     float *output;           /* n_images × model->output_size */
+    float *fmap_data;        /* featuremaps: n_images × fmaps->image_floats, written by the
+                              * worker while a batch holding the image runs */
     int next_image;          /* first image not yet put in a batch */
     int images_done;
     int pending_ops;         /* preprocessing jobs and batches pointing here */

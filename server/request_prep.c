@@ -9,7 +9,9 @@
 bool srv_request_alloc_output(srv_request_t *req)
 {
     req->output = malloc((size_t)req->n_images * req->model->output_size * sizeof(float));
-    return req->output != NULL;
+    if (req->output && req->fmaps)
+        req->fmap_data = malloc((size_t)req->n_images * req->fmaps->image_floats * sizeof(float));
+    return req->output != NULL && (!req->fmaps || req->fmap_data);
 }
 
 /* "image 2" or "image 2 (cat.png)" for messages. */

@@ -25,6 +25,9 @@ static const pattern_t patterns[] = {
     {"/v2/models/", "/ready", SRV_ROUTE_V2_MODEL_READY, false, "v2_model_ready"},
     {"/v2/models/", "/infer", SRV_ROUTE_V2_INFER, true, "kserve_infer"},
     {"/metrics", NULL, SRV_ROUTE_METRICS, false, "metrics"},
+    {"/featuremaps", NULL, SRV_ROUTE_FEATUREMAPS, true, "featuremaps"},
+    {"/v1/models/", "/featuremaps", SRV_ROUTE_FEATUREMAPS, true, "featuremaps"},
+    {"/v1/models/", "/layers", SRV_ROUTE_LAYERS, false, "layers"},
 };
 
 static bool match_one(const pattern_t *p, const char *path, srv_route_t *out)

@@ -21,6 +21,8 @@ typedef enum srv_route_id {
     SRV_ROUTE_V2_MODEL_READY, /* GET /v2/models/{m}/ready */
     SRV_ROUTE_V2_INFER,       /* POST /v2/models/{m}/infer */
     SRV_ROUTE_METRICS,        /* GET /metrics */
+    SRV_ROUTE_FEATUREMAPS,    /* POST /featuremaps, /v1/models/{m}/featuremaps */
+    SRV_ROUTE_LAYERS,         /* GET /v1/models/{m}/layers */
 } srv_route_id_t;
 
 typedef struct srv_route {

@@ -173,14 +173,34 @@ static void enqueue(srv_scheduler_t *s, srv_request_t *req)
     dispatch(q);
 }
 
+/* Feature-map copies the first n waiting images ask for. */
+static size_t count_fetches(const model_queue_t *q, int n)
+{
+    size_t count = 0;
+    const srv_request_t *req = q->head;
+    int i = req ? req->next_image : 0;
+    for (int k = 0; k < n && req; k++) {
+        if (req->fmaps)
+            count += (size_t)req->fmaps->n_layers;
+        if (++i == req->n_images) {
+            req = req->bnext;
+            i = req ? req->next_image : 0;
+        }
+    }
+    return count;
+}
+
 /* Moves the first n waiting images into one batch for the worker; false
  * when out of memory (nothing moved). Answers nothing, so no request is
- * released under its caller. */
+ * released under its caller. The batch's feature-map copies are the union
+ * of what its images' requests ask: each image gets the layers of its own
+ * request, written straight into that request's fmap_data, and plain
+ * classify images in the same batch cost nothing more. */
 static bool send_batch(model_queue_t *q, int n)
 {
     srv_scheduler_t *s = q->sched;
     srv_model_t *m = q->model;
-    srv_batch_t *b = srv_batch_create(m, n);
+    srv_batch_t *b = srv_batch_create(m, n, count_fetches(q, n));
     if (!b)
         return false;
     size_t in_floats = m->image_floats;
@@ -189,6 +209,13 @@ static bool send_batch(model_queue_t *q, int n)
         int i = req->next_image++;
         memcpy(b->input + (size_t)b->n * in_floats, req->input + (size_t)i * in_floats,
                in_floats * sizeof(float));
+        if (req->fmaps) {
+            const srv_fmap_spec_t *fs = req->fmaps;
+            float *block = req->fmap_data + (size_t)i * fs->image_floats;
+            for (int l = 0; l < fs->n_layers; l++)
+                b->fetches[b->n_fetches++] = (cnn_fetch_t){fs->layers[l].index, b->n, 1,
+                                                           block + fs->layers[l].offset};
+        }
         b->items[b->n++] = (srv_batch_item_t){req, i};
         req->pending_ops++;
         if (req->next_image == req->n_images) {
@@ -342,7 +369,8 @@ static bool prepare_inline(srv_scheduler_t *s, srv_request_t *req)
     if (req->prep_failed && req->prep_error.http_status == 413 && !cfg_binds) {
         free(req->input);
         free(req->output);
-        req->input = req->output = NULL;
+        free(req->fmap_data);
+        req->input = req->output = req->fmap_data = NULL;
         req->prep_failed = false;
         return false;
     }

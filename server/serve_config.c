@@ -13,6 +13,7 @@ void srv_config_init(srv_config_t *cfg)
         .queue_size = 1024,
         .timeout_ms = 30000,
         .max_body_bytes = 16u * 1024u * 1024u,
+        .max_response_bytes = 64u * 1024u * 1024u,
         .max_pixels = 16u * 1000u * 1000u,
         .max_images = 64,
         .connection_limit = 512,

@@ -15,6 +15,7 @@ typedef struct srv_config {
     int queue_size;            /* requests admitted and not yet answered, all models */
     int timeout_ms;            /* admission to answer; then 504 */
     size_t max_body_bytes;
+    size_t max_response_bytes; /* feature-map replies; 413 above */
     uint64_t max_pixels;       /* per decoded image, from its header */
     int max_images;            /* images in one request */
     int connection_limit;      /* open connections, all clients */

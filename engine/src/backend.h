@@ -8,6 +8,14 @@
 
 typedef struct cnn_backend_session cnn_backend_session_t;
 
+/* A feature-map copy for the backend: graph node `node` (executed, not
+ * fused away), images [image, image + count), plain fp32 into data. */
+typedef struct cnn_backend_fetch {
+    int node;
+    int image, count;
+    float *data;
+} cnn_backend_fetch_t;
+
 typedef struct cnn_backend_i {
     const char *name;
     cnn_device_kind_t device;
@@ -24,9 +32,12 @@ typedef struct cnn_backend_i {
     cnn_status_t (*session_create)(const cnn_graph_t *g, const cnn_session_options_t *opts,
                                    cnn_backend_session_t **out, cnn_error_t *err);
 
-    /* input: batch×C×H×W fp32 NCHW; output: batch×numel(graph output) fp32. */
+    /* input: batch×C×H×W fp32 NCHW; output: batch×numel(graph output) fp32;
+     * fetches (sorted by node, validated by the caller; n may be 0) are
+     * copied out as soon as their node's value is computed. */
     cnn_status_t (*session_run)(cnn_backend_session_t *s, const float *input, int batch,
-                                float *output, cnn_error_t *err);
+                                float *output, const cnn_backend_fetch_t *fetches, int num_fetches,
+                                cnn_error_t *err);
 
     void (*session_free)(cnn_backend_session_t *s);
 } cnn_backend_i;

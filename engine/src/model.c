@@ -237,6 +237,23 @@ cnn_status_t cnn_model_get_layer(const cnn_model_t *model, size_t index, cnn_lay
     return CNN_OK;
 }
 
+cnn_status_t cnn_model_find_layer(const cnn_model_t *model, const char *name, size_t *index, cnn_error_t *err)
+{
+    if (!model || !name || !index)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "model, name and index must not be NULL");
+    const cnn_graph_t *g = model->graph;
+    for (int i = 0; i < model->num_layers; i++)
+        if (strcmp(g->nodes[model->layer_ids[i]].name, name) == 0) {
+            *index = (size_t)i;
+            return CNN_OK;
+        }
+    int id = cnn_graph_find(g, name);
+    if (id >= 0 && g->nodes[id].fused_into >= 0)
+        return cnn_error_set(err, CNN_E_NOT_FOUND, "layer '%s' (%s) is fused into layer '%s'", name,
+                             cnn_op_name(g->nodes[id].op), g->nodes[cnn_graph_resolve(g, id)].name);
+    return cnn_error_set(err, CNN_E_NOT_FOUND, "no layer '%s'", name);
+}
+
 size_t cnn_model_peak_activation_bytes(const cnn_model_t *model, int batch)
 {
     return model && batch > 0 ? cnn_graph_peak_activation_bytes(model->graph, batch) : 0;

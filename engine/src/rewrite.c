@@ -55,10 +55,13 @@ static cnn_status_t weight_make_owned(cnn_weight_t *w)
     return CNN_OK;
 }
 
-/* Folds batch norm `bn` into conv `conv`: w' = w·s, b' = (b − mean)·s + beta, s = gamma/sqrt(var+eps). */
+/* Folds batch norm `bn` into the conv or dense layer `conv` (weights with
+ * the output channel first): w' = w·s, b' = (b − mean)·s + beta,
+ * s = gamma/sqrt(var+eps). */
 static cnn_status_t fold_batch_norm(cnn_node_t *conv, const cnn_node_t *bn, cnn_error_t *err)
 {
-    int oc = conv->p.conv.out_channels;
+    bool is_conv = conv->op == CNN_OP_CONV2D;
+    int oc = is_conv ? conv->p.conv.out_channels : conv->p.dense.out_features;
     cnn_weight_t *w = conv->w[CNN_W_WEIGHT];
     if (weight_make_owned(w) != CNN_OK)
         return cnn_error_set(err, CNN_E_NOMEM, "layer '%s': out of memory folding batch norm", conv->name);
@@ -80,7 +83,10 @@ static cnn_status_t fold_batch_norm(cnn_node_t *conv, const cnn_node_t *bn, cnn_
         b->dims[0] = oc;
         b->data = b->owned;
         conv->w[CNN_W_BIAS] = b;
-        conv->p.conv.has_bias = true;
+        if (is_conv)
+            conv->p.conv.has_bias = true;
+        else
+            conv->p.dense.has_bias = true;
     } else if (weight_make_owned(conv->w[CNN_W_BIAS]) != CNN_OK) {
         return cnn_error_set(err, CNN_E_NOMEM, "layer '%s': out of memory folding batch norm", conv->name);
     }
@@ -126,7 +132,8 @@ static cnn_status_t rewrite_batch_norms(cnn_graph_t *g, int *consumers, cnn_erro
             continue;
         int src = cnn_graph_resolve(g, bn->inputs[0]);
         cnn_node_t *conv = &g->nodes[src];
-        if (conv->op != CNN_OP_CONV2D || consumers[src] != 1 || conv->post_act != CNN_ACT_NONE ||
+        if ((conv->op != CNN_OP_CONV2D && conv->op != CNN_OP_DENSE) || consumers[src] != 1 ||
+            conv->post_act != CNN_ACT_NONE ||
             conv->residual_input >= 0 || !weights_bound(conv) || !weights_bound(bn))
             continue;
         cnn_status_t st = fold_batch_norm(conv, bn, err);

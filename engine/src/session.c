@@ -1,5 +1,6 @@
 /* Sessions: a model bound to a backend with options (device, precision,
  * max batch, threads). Validation lives here; the backend does the work. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,10 +119,46 @@ void cnn_session_free(cnn_session_t *session)
 cnn_status_t cnn_session_run(cnn_session_t *session, const float *input, int batch, float *output,
                              cnn_error_t *err)
 {
+    return cnn_session_run_fetch(session, input, batch, output, NULL, 0, err);
+}
+
+static int by_node(const void *a, const void *b)
+{
+    const cnn_backend_fetch_t *fa = a, *fb = b;
+    return (fa->node > fb->node) - (fa->node < fb->node);
+}
+
+cnn_status_t cnn_session_run_fetch(cnn_session_t *session, const float *input, int batch, float *output,
+                                   const cnn_fetch_t *fetches, size_t num_fetches, cnn_error_t *err)
+{
     if (!session || !input || !output)
         return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "session, input and output must not be NULL");
     if (batch < 1 || batch > session->opts.max_batch)
         return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "batch %d outside 1..%d", batch,
                              session->opts.max_batch);
-    return session->backend->session_run(session->impl, input, batch, output, err);
+    if (num_fetches == 0)
+        return session->backend->session_run(session->impl, input, batch, output, NULL, 0, err);
+    if (!fetches || num_fetches > INT_MAX)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "fetches is NULL or too long");
+    const cnn_model_t *m = session->model;
+    for (size_t i = 0; i < num_fetches; i++) {
+        const cnn_fetch_t *f = &fetches[i];
+        if (f->layer >= (size_t)m->num_layers)
+            return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "fetch %zu: layer %zu outside 0..%d", i, f->layer,
+                                 m->num_layers - 1);
+        if (!f->data || f->image < 0 || f->count < 1 || f->count > batch - f->image)
+            return cnn_error_set(err, CNN_E_INVALID_ARGUMENT,
+                                 "fetch %zu: images [%d, %d + %d) outside the batch of %d or no data", i,
+                                 f->image, f->image, f->count, batch);
+    }
+    cnn_backend_fetch_t *bf = malloc(num_fetches * sizeof *bf);
+    if (!bf)
+        return cnn_error_set(err, CNN_E_NOMEM, "out of memory for %zu fetches", num_fetches);
+    for (size_t i = 0; i < num_fetches; i++)
+        bf[i] = (cnn_backend_fetch_t){m->layer_ids[fetches[i].layer], fetches[i].image, fetches[i].count,
+                                      fetches[i].data};
+    qsort(bf, num_fetches, sizeof *bf, by_node);
+    cnn_status_t st = session->backend->session_run(session->impl, input, batch, output, bf, (int)num_fetches, err);
+    free(bf);
+    return st;
 }

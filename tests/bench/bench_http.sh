@@ -12,14 +12,14 @@
 # --threads on both sides.
 #
 #   tests/bench/bench_http.sh [--duration 10] [--conns 1,16,64] [--http-threads 2] [--threads 2]
-#                             [--resnet-batch 8] [--resnet-conns 16] [--resnet-duration 30]
+#                             [--resnet-batch 8] [--resnet-conns 16] [--resnet-duration 60]
 #                             [--no-lenet] [--no-resnet] [--build build]
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 duration=10 conns="1,16,64" http_threads=2 threads=2
-resnet_batch=8 resnet_conns=16 resnet_duration=30 lenet=1 resnet=1 build="$root/build"
+resnet_batch=8 resnet_conns=16 resnet_duration=60 lenet=1 resnet=1 build="$root/build"
 python=/usr/bin/python3 # Debian's, which has torch
 
 usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }

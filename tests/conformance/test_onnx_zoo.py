@@ -18,12 +18,8 @@ MatMul + Add), and a model whose weights are ONNX external data.
 
 Usage: test_onnx_zoo.py --cnnserve PATH [--case NAME ...] [--list] [--keep DIR]
 """
-import argparse
-import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
 
@@ -36,8 +32,10 @@ from torch import nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "weights-tools"))
 import torch_zoo  # noqa: E402
+from case_runner import classify_logits, main, run  # noqa: E402
 
 REL_TOL = 1e-4
+THREADS = {"OMP_NUM_THREADS": "2"}
 BATCHES = (1, 3)
 
 
@@ -100,15 +98,6 @@ CUSTOM_INPUT = {ViewNet: (3, 32, 32), MiscNet: (3, 14, 14)}
 FOLD_CHAIN = {"Shape", "Gather", "Unsqueeze", "Concat", "Reshape"}
 
 
-def run(cmd):
-    """Runs a command; returns stdout, raising with its stderr on failure."""
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       env=dict(os.environ, OMP_NUM_THREADS="2"))
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}:\n{p.stderr.strip()}")
-    return p.stdout
-
-
 def build(name, seed):
     """The case's module (eval mode, random weights) and its input shape."""
     kind, what, classes, divisor = CASES[name]
@@ -159,7 +148,7 @@ def check_case(name, cnnserve, workdir, seed):
         if n_ext == 0:
             failures.append(f"{name}: no initializer was moved to external data")
     model_dir = os.path.join(workdir, name + "-cnn")
-    run([cnnserve, "convert", "--onnx", onnx_path, "--out", model_dir, "--force"])
+    run([cnnserve, "convert", "--onnx", onnx_path, "--out", model_dir, "--force"], env=THREADS)
     t_setup = time.time() - t0
 
     x = torch.randn((max(BATCHES),) + tuple(shape), generator=torch.Generator().manual_seed(seed + 1))
@@ -170,9 +159,7 @@ def check_case(name, cnnserve, workdir, seed):
     for batch in BATCHES:
         npy = os.path.join(workdir, f"{name}_x{batch}.npy")
         np.save(npy, x[:batch].numpy().astype(np.float32))
-        out = json.loads(run([cnnserve, "classify", model_dir, npy, "--json", "--logits", "--top-k", "1"]))
-        results = sorted(out["results"], key=lambda r: r["index"])
-        ours = np.array([r["logits"] for r in results], dtype=np.float64)
+        ours = classify_logits(cnnserve, model_dir, npy, env=THREADS)
         want = ref[:batch]
         if ours.shape != want.shape:
             failures.append(f"{name} batch {batch}: output shape {ours.shape}, torch {want.shape}")
@@ -186,41 +173,11 @@ def check_case(name, cnnserve, workdir, seed):
     return rows, failures
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cnnserve", help="path to the cnnserve binary")
-    ap.add_argument("--case", action="append", choices=sorted(CASES), help="run only these cases (repeatable)")
-    ap.add_argument("--list", action="store_true", help="list the cases and exit")
-    ap.add_argument("--keep", help="work in this directory and keep it (default: a temporary one)")
-    ap.add_argument("--seed", type=int, default=20261128)
-    args = ap.parse_args()
-    if args.list:
-        print("\n".join(CASES))
-        return 0
-    if not args.cnnserve:
-        ap.error("--cnnserve is required")
-    torch.set_num_threads(2)
-    cases = args.case or list(CASES)
-    rows, failures = [], []
-    start = time.time()
-    with tempfile.TemporaryDirectory(prefix="cnn-onnx-") as tmp:
-        workdir = args.keep or tmp
-        os.makedirs(workdir, exist_ok=True)
-        for name in cases:
-            try:
-                r, f = check_case(name, args.cnnserve, workdir, args.seed + 100 * list(CASES).index(name))
-            except RuntimeError as e:
-                r, f = [], [f"{name}: {e}"]
-            rows += r
-            failures += f
+def print_rows(rows):
     print(f"\n{'case':<18} {'batch':>5} {'max abs err':>12} {'rel err':>10}  result")
     for name, batch, err, rel, verdict in rows:
         print(f"{name:<18} {batch:>5} {err:>12.3e} {rel:>10.2e}  {verdict}")
-    print(f"\n{len(cases)} case(s) in {time.time() - start:.1f}s")
-    for f in failures:
-        print(f"FAIL: {f}", file=sys.stderr)
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(__doc__, CASES, check_case, print_rows, 20261128, "cnn-onnx-"))

@@ -13,12 +13,8 @@ and 8 (fp32) and batch 8 (bf16), compared with torch in eval mode:
 
 Usage: test_zoo_vs_torch.py --cnnserve PATH [--case NAME ...] [--list] [--keep DIR]
 """
-import argparse
-import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -28,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "weights-tools"))
 import safetensors_io  # noqa: E402
 import torch_zoo  # noqa: E402
+from case_runner import classify_logits, main, run  # noqa: E402
 
 FP32_REL_TOL = 1e-4
 BF16_MIN_COSINE = 0.999
@@ -51,23 +48,6 @@ CASES = {
     "inception_v3": ("inception_v3", 0, 1),
     "inception_v3_n5_d4": ("inception_v3", 5, 4),
 }
-
-
-def run(cmd):
-    """Runs a command; returns stdout, raising with its stderr on failure."""
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}:\n{p.stderr.strip()}")
-    return p.stdout
-
-
-def classify(cnnserve, model_dir, npy, batch, precision):
-    """Our outputs for every image of `npy`, as an images×classes array."""
-    out = run([cnnserve, "classify", model_dir, npy, "--json", "--logits", "--top-k", "1",
-               "--batch", str(batch), "--precision", precision])
-    results = json.loads(out)["results"]
-    results.sort(key=lambda r: r["index"])
-    return np.array([r["logits"] for r in results], dtype=np.float64)
 
 
 def cosine(a, b):
@@ -108,7 +88,8 @@ def check_case(name, cnnserve, workdir, seed):
     for batch, npy, precision in ((1, x1, "fp32"), (BATCH, x8, "fp32"), (BATCH, x8, "bf16")):
         t0 = time.time()
         try:
-            ours = outputs[precision] = classify(cnnserve, model_dir, npy, batch, precision)
+            ours = outputs[precision] = classify_logits(cnnserve, model_dir, npy, "--batch", str(batch),
+                                                       "--precision", precision)
         except RuntimeError as e:
             if precision != "bf16" or "cannot create a bf16 session" not in str(e):
                 raise
@@ -136,46 +117,13 @@ def check_case(name, cnnserve, workdir, seed):
     return rows, failures
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cnnserve", help="path to the cnnserve binary")
-    ap.add_argument("--case", action="append", choices=sorted(CASES), help="run only these cases (repeatable)")
-    ap.add_argument("--list", action="store_true", help="list the cases and exit")
-    ap.add_argument("--keep", help="work in this directory and keep it (default: a temporary one)")
-    ap.add_argument("--seed", type=int, default=20240601)
-    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    args = ap.parse_args()
-    if args.list:
-        print("\n".join(CASES))
-        return 0
-    if not args.cnnserve:
-        ap.error("--cnnserve is required")
-    torch.set_num_threads(args.threads)
-    cases = args.case or list(CASES)
-
-    rows, failures = [], []
-    start = time.time()
-    with tempfile.TemporaryDirectory(prefix="cnn-conformance-") as tmp:
-        workdir = args.keep or tmp
-        os.makedirs(workdir, exist_ok=True)
-        for name in cases:
-            try:
-                r, f = check_case(name, args.cnnserve, workdir, args.seed + 100 * list(CASES).index(name))
-            except RuntimeError as e:
-                r, f = [], [f"{name}: {e}"]
-            rows += r
-            failures += f
-
+def print_rows(rows):
     print(f"\n{'case':<20} {'batch':>5} {'prec':<5} {'max abs err':>12} {'rel err':>10} "
           f"{'min cosine':>12} {'ours s':>7}  result")
     for name, batch, precision, err, rel, cos, elapsed, verdict in rows:
         print(f"{name:<20} {batch:>5} {precision:<5} {err:>12.3e} {rel:>10.2e} {cos:>12.8f} "
               f"{elapsed:>7.2f}  {verdict}")
-    print(f"\n{len(cases)} case(s) in {time.time() - start:.1f}s")
-    for f in failures:
-        print(f"FAIL: {f}", file=sys.stderr)
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(__doc__, CASES, check_case, print_rows, 20240601, "cnn-conformance-"))

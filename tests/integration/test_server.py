@@ -10,8 +10,10 @@ load; clients that disconnect mid-request; a full queue (503 + Retry-After);
 a request timeout (504); slow clients closed by the connection timeout;
 /metrics parsed by a strict Prometheus text-format parser (batch sizes
 > 1 under load, request counts by status after bad requests);
-SIGTERM with requests in flight (all answered, exit status 0); a broken
-model directory skipped at load.
+SIGTERM with requests in flight (all answered, exit status 0), a body still
+uploading when SIGTERM comes (answered), new connections refused while
+draining; a broken model directory skipped at load; readiness and inference
+503 while models load.
 
 Usage: test_server.py PATH/TO/cnnserve
 """
@@ -80,7 +82,7 @@ def header_bomb_png():
 class Server:
     """A `cnnserve serve` process on a free loopback port."""
 
-    def __init__(self, models_dir, *flags):
+    def __init__(self, models_dir, *flags, wait_ready=True):
         self.started = time.time()
         self.proc = subprocess.Popen(
             [CNNSERVE, "serve", "--models", models_dir, "--port", "0", *flags],
@@ -103,6 +105,10 @@ class Server:
         if not ready.wait(60) or self.port is None:
             self.stop()
             raise RuntimeError("server did not start:\n" + "".join(self.log))
+        if wait_ready:
+            self.wait_ready()
+
+    def wait_ready(self):
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -602,6 +608,108 @@ class QueueTest(unittest.TestCase):
         self.assertEqual(server.proc.wait(60), 0)
         server.stop()
         self.assertTrue(any("stopped" in line for line in server.log))
+
+
+class LifecycleTest(unittest.TestCase):
+    """Servers caught while loading and while draining."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="cnnserve-it-")
+        cls.png_path = os.path.join(MODEL, "samples", "0_ankle_boot.png")
+        cls.ref = classify_cli([cls.png_path])[cls.png_path]["top_k"]
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def assert_prediction(self, body):
+        preds = json.loads(body)["results"][0]["predictions"]
+        self.assertEqual([p["class"] for p in preds], [r["class"] for r in self.ref[:5]])
+        self.assertAlmostEqual(preds[0]["probability"], self.ref[0]["probability"], places=6)
+
+    def test_sigterm_answers_upload_in_progress(self):
+        """A request whose headers arrived before SIGTERM is answered even
+        though its body is still uploading; new connections are refused."""
+        server = Server(os.path.join(ROOT, "models"))
+        png = read(self.png_path)
+        half = len(png) // 2
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        try:
+            s.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(png) + png[:half])
+            self.wait_live(server, 1)
+            server.proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while not any("draining" in line for line in server.log) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            # A new connection is accepted by the kernel and closed at once.
+            with socket.create_connection(("127.0.0.1", server.port), timeout=30) as late:
+                late.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+                try:
+                    self.assertEqual(late.recv(4096), b"")
+                except ConnectionResetError:
+                    pass
+            s.sendall(png[half:])
+            resp = b""
+            while not (b"\r\n\r\n" in resp and Server._complete(resp)):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                resp += chunk
+        finally:
+            s.close()
+        head, _, body = resp.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), resp[:300])
+        self.assert_prediction(body)
+        self.assertEqual(server.proc.wait(60), 0)
+        server.stop()
+
+    def wait_live(self, server, n):
+        """Waits until `n` connections have a request in progress (/metrics'
+        in-flight gauge counts the /metrics request itself too)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            _, _, data = server.request("GET", "/metrics")
+            if metric(parse_prometheus(data.decode()), "cnnserve_in_flight_requests",
+                      "cnnserve_in_flight_requests") >= n + 1:
+                return
+            time.sleep(0.01)
+        self.fail("the request never arrived")
+
+    def test_loading_answers_503(self):
+        """While a model loads (its weights file is a FIFO nobody writes yet,
+        so opening it blocks), liveness is 200, readiness and inference 503
+        with Retry-After; once the load ends (the FIFO is rejected as not a
+        regular file and the model skipped) the server is ready."""
+        repo = os.path.join(self.tmp, "slow-repo")
+        os.makedirs(os.path.join(repo, "slow"))
+        shutil.copy(os.path.join(MODEL, "model.json"), os.path.join(repo, "slow", "model.json"))
+        fifo = os.path.join(repo, "slow", "weights.safetensors")
+        os.mkfifo(fifo)
+        os.symlink(MODEL, os.path.join(repo, "lenet5-fashion"))
+        server = Server(repo, wait_ready=False)
+        try:
+            self.assertEqual(server.request("GET", "/health/live")[0], 200)
+            for path in ("/health/ready", "/v2/health/ready"):
+                status, hdrs, data = server.request("GET", path)
+                self.assertEqual(status, 503, path)
+            status, hdrs, data = server.request("POST", "/classify", read(self.png_path),
+                                                {"Content-Type": "image/png"})
+            self.assertEqual(status, 503, data)
+            self.assertEqual(hdrs.get("content-type"), "application/json")
+            self.assertIn("loading", json.loads(data)["error"])
+            self.assertEqual(hdrs.get("retry-after"), "1")
+            os.close(os.open(fifo, os.O_WRONLY))  # the server's open returns
+            server.wait_ready()
+            status, _, data = server.request("POST", "/classify", read(self.png_path),
+                                             {"Content-Type": "image/png"})
+            self.assertEqual(status, 200, data)
+            self.assert_prediction(data)
+            self.assertTrue(any("slow" in line and "not a regular file" in line for line in server.log),
+                            "".join(server.log))
+        finally:
+            self.assertEqual(server.stop(), 0)
 
 
 if __name__ == "__main__":

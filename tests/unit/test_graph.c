@@ -181,6 +181,38 @@ static void test_rewrite_folds_and_fuses(void **state)
     cnn_graph_free(g);
 }
 
+/* A BN after a dense layer (BatchNorm1d) folds into its rows and bias. */
+static void test_rewrite_folds_bn_into_dense(void **state)
+{
+    (void)state;
+    cnn_graph_t *g = cnn_graph_new();
+    int x = cnn_graph_add_input(g, "x", 3, 1, 1);
+    int fc = cnn_graph_add_dense(g, "fc", x, 2, false);
+    int bn = cnn_graph_add_batch_norm(g, "bn", fc, 1e-3f);
+    int r = cnn_graph_add_unary(g, "r", CNN_OP_SIGMOID, bn);
+    assert_true(r > 0);
+    own(g->nodes[fc].w[CNN_W_WEIGHT], (const float[]){1, 2, 3, 4, 5, 6});
+    own(g->nodes[bn].w[CNN_W_WEIGHT], (const float[]){2.0f, -1.0f});
+    own(g->nodes[bn].w[CNN_W_BIAS], (const float[]){0.5f, 0.0f});
+    own(g->nodes[bn].w[CNN_W_MEAN], (const float[]){1.0f, -2.0f});
+    own(g->nodes[bn].w[CNN_W_VAR], (const float[]){3.0f, 0.25f});
+    cnn_error_t err;
+    assert_int_equal(cnn_graph_rewrite(g, &err), CNN_OK);
+    assert_int_equal(g->nodes[bn].fused_into, fc);
+    assert_int_equal(g->nodes[r].fused_into, fc);
+    assert_true(g->nodes[fc].p.dense.has_bias);
+    assert_string_equal(g->nodes[fc].fused_desc, "bn+sigmoid");
+    double s0 = 2.0 / sqrt(3.0 + 1e-3), s1 = -1.0 / sqrt(0.25 + 1e-3);
+    const float *w = g->nodes[fc].w[CNN_W_WEIGHT]->data, *b = g->nodes[fc].w[CNN_W_BIAS]->data;
+    for (int k = 0; k < 3; k++) {
+        assert_float_equal(w[k], (k + 1) * s0, 1e-6);
+        assert_float_equal(w[3 + k], (k + 4) * s1, 1e-6);
+    }
+    assert_float_equal(b[0], -1.0 * s0 + 0.5, 1e-6);
+    assert_float_equal(b[1], 2.0 * s1, 1e-6);
+    cnn_graph_free(g);
+}
+
 /* A BN whose conv output is also read elsewhere must not be folded. */
 static void test_rewrite_keeps_shared_bn(void **state)
 {
@@ -227,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_same_padding),
         cmocka_unit_test(test_arena_no_overlap),
         cmocka_unit_test(test_rewrite_folds_and_fuses),
+        cmocka_unit_test(test_rewrite_folds_bn_into_dense),
         cmocka_unit_test(test_rewrite_keeps_shared_bn),
         cmocka_unit_test(test_peak_activation_bytes),
     };

@@ -312,7 +312,7 @@ static void check_graph(cnn_graph_t *g, bool rewrite, cnn_precision_t prec, floa
         int batch = batches[r];
         cnn_error_t err;
         memset(out, 0xff, 3 * out_numel * sizeof(float)); /* NaN poison */
-        cnn_status_t st = cnn_backend_cpu.session_run(s, input, batch, out, &err);
+        cnn_status_t st = cnn_backend_cpu.session_run(s, input, batch, out, NULL, 0, &err);
         if (st != CNN_OK)
             fprintf(stderr, "session_run: %s\n", err.message);
         assert_int_equal(st, CNN_OK);
@@ -693,13 +693,13 @@ static void test_run_errors(void **state)
     cnn_backend_session_t *s = open_session(g, CNN_PRECISION_FP32, 2);
     float in[3 * 18] = {0}, out[9];
     cnn_error_t err;
-    assert_int_equal(cnn_backend_cpu.session_run(s, in, 0, out, &err), CNN_E_INVALID_ARGUMENT);
+    assert_int_equal(cnn_backend_cpu.session_run(s, in, 0, out, NULL, 0, &err), CNN_E_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "batch"));
-    assert_int_equal(cnn_backend_cpu.session_run(s, in, 3, out, &err), CNN_E_INVALID_ARGUMENT);
-    assert_int_equal(cnn_backend_cpu.session_run(s, NULL, 1, out, &err), CNN_E_INVALID_ARGUMENT);
-    assert_int_equal(cnn_backend_cpu.session_run(s, in, 1, NULL, &err), CNN_E_INVALID_ARGUMENT);
-    assert_int_equal(cnn_backend_cpu.session_run(NULL, in, 1, out, NULL), CNN_E_INVALID_ARGUMENT);
-    assert_int_equal(cnn_backend_cpu.session_run(s, in, 2, out, NULL), CNN_OK);
+    assert_int_equal(cnn_backend_cpu.session_run(s, in, 3, out, NULL, 0, &err), CNN_E_INVALID_ARGUMENT);
+    assert_int_equal(cnn_backend_cpu.session_run(s, NULL, 1, out, NULL, 0, &err), CNN_E_INVALID_ARGUMENT);
+    assert_int_equal(cnn_backend_cpu.session_run(s, in, 1, NULL, NULL, 0, &err), CNN_E_INVALID_ARGUMENT);
+    assert_int_equal(cnn_backend_cpu.session_run(NULL, in, 1, out, NULL, 0, NULL), CNN_E_INVALID_ARGUMENT);
+    assert_int_equal(cnn_backend_cpu.session_run(s, in, 2, out, NULL, 0, NULL), CNN_OK);
     cnn_backend_cpu.session_free(s);
 
     cnn_session_options_t o;

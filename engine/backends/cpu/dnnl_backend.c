@@ -127,7 +127,7 @@ static cnn_status_t ensure_size(void **buf, size_t *size, size_t need, cnn_error
 }
 
 static cnn_status_t cpu_session_run(cnn_backend_session_t *s, const float *input, int batch, float *output,
-                                    cnn_error_t *err)
+                                    const cnn_backend_fetch_t *fetches, int num_fetches, cnn_error_t *err)
 {
     if (!s || !input || !output)
         return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "session, input and output must not be NULL");
@@ -142,7 +142,7 @@ static cnn_status_t cpu_session_run(cnn_backend_session_t *s, const float *input
     st = ensure_size(&s->arena, &s->arena_size, p->arena_bytes, err);
     if (st == CNN_OK)
         st = ensure_size(&s->scratch, &s->scratch_size, p->scratch_bytes, err);
-    return st == CNN_OK ? cnn_cpu_plan_run(s, p, input, output, err) : st;
+    return st == CNN_OK ? cnn_cpu_plan_run(s, p, input, output, fetches, num_fetches, err) : st;
 }
 
 const cnn_backend_i cnn_backend_cpu = {

@@ -387,7 +387,9 @@ cnn_status_t cnn_cpu_plan_create(cnn_backend_session_t *s, int batch, cnn_cpu_pl
     cnn_cpu_build_t b = {.s = s, .p = p, .err = err, .node = 0};
     cnn_status_t st = CNN_OK;
     *out = NULL;
-    if (!p || !(p->node_view = malloc((size_t)(g->num_nodes > 0 ? g->num_nodes : 1) * sizeof *p->node_view))) {
+    size_t nn = (size_t)(g->num_nodes > 0 ? g->num_nodes : 1);
+    if (!p || !(p->node_view = malloc(nn * sizeof *p->node_view)) ||
+        !(p->node_steps = calloc(nn, sizeof *p->node_steps))) {
         st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
         goto done;
     }
@@ -404,6 +406,7 @@ cnn_status_t cnn_cpu_plan_create(cnn_backend_session_t *s, int batch, cnn_cpu_pl
             cnn_error_prefix(err, "layer '%s' (%s)", n->name, cnn_op_name(n->op));
             goto done;
         }
+        p->node_steps[i] = p->num_steps;
     }
     b.node = g->num_nodes;
     if ((st = build_output(&b)) != CNN_OK || (st = plan_layout(&b)) != CNN_OK)
@@ -434,6 +437,7 @@ void cnn_cpu_plan_free(cnn_cpu_plan_t *p)
     free(p->bufs);
     free(p->scratch_mems);
     free(p->node_view);
+    free(p->node_steps);
     free(p);
 }
 
@@ -471,12 +475,17 @@ static cnn_status_t plan_bind(cnn_backend_session_t *s, cnn_cpu_plan_t *p, const
 }
 
 cnn_status_t cnn_cpu_plan_run(cnn_backend_session_t *s, cnn_cpu_plan_t *p, const float *input,
-                              float *output, cnn_error_t *err)
+                              float *output, const cnn_backend_fetch_t *fetches, int num_fetches,
+                              cnn_error_t *err)
 {
     cnn_status_t st = plan_bind(s, p, input, output, err);
     if (st != CNN_OK)
         return st;
+    int f = 0;
     for (int i = 0; i < p->num_steps; i++) {
+        for (; f < num_fetches && p->node_steps[fetches[f].node] <= i; f++)
+            if ((st = cnn_cpu_fetch_copy(s, p, &fetches[f], err)) != CNN_OK)
+                return st;
         const cnn_cpu_step_t *step = &p->steps[i];
         if (step->prim) {
             st = CNN_DNNL_CHECK(err, dnnl_primitive_execute(step->prim, s->stream, step->nargs, step->args));
@@ -494,5 +503,8 @@ cnn_status_t cnn_cpu_plan_run(cnn_backend_session_t *s, cnn_cpu_plan_t *p, const
             return st;
         step->loop.fn(&step->loop, in, out);
     }
+    for (; f < num_fetches; f++)
+        if ((st = cnn_cpu_fetch_copy(s, p, &fetches[f], err)) != CNN_OK)
+            return st;
     return CNN_DNNL_CHECK(err, dnnl_stream_wait(s->stream));
 }

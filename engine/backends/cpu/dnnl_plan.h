@@ -79,6 +79,7 @@ typedef struct cnn_cpu_plan {
     dnnl_memory_t *scratch_mems;
     int num_scratch, cap_scratch;
     int *node_view; /* primary view of each graph value, -1 if none */
+    int *node_steps; /* steps that have run once each graph value is computed */
     int out_view;   /* the caller's output array */
     size_t arena_bytes, scratch_bytes;
     void *bound_arena, *bound_scratch; /* what arena views point at now */
@@ -110,9 +111,18 @@ typedef struct cnn_cpu_build {
 cnn_status_t cnn_cpu_plan_create(cnn_backend_session_t *s, int batch, cnn_cpu_plan_t **out, cnn_error_t *err);
 void cnn_cpu_plan_free(cnn_cpu_plan_t *p);
 /* Points the plan's memories at the session arena/scratchpad and the caller's
- * arrays, then runs every step on the session stream. */
+ * arrays, then runs every step on the session stream; each fetch (sorted by
+ * node) is copied out right after the steps computing its node. */
 cnn_status_t cnn_cpu_plan_run(cnn_backend_session_t *s, cnn_cpu_plan_t *p, const float *input,
-                              float *output, cnn_error_t *err);
+                              float *output, const cnn_backend_fetch_t *fetches, int num_fetches,
+                              cnn_error_t *err);
+
+/* --- dnnl_fetch.c: feature-map copies --- */
+
+/* Copies images [f->image, f->image + f->count) of node f->node's value
+ * (its primary view, bound for this run) into f->data as plain fp32. */
+cnn_status_t cnn_cpu_fetch_copy(cnn_backend_session_t *s, cnn_cpu_plan_t *p, const cnn_backend_fetch_t *f,
+                                cnn_error_t *err);
 
 /* Index-returning helpers below return the new index (>= 0) or a negative
  * cnn_status_t with err filled. */

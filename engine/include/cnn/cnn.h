@@ -107,6 +107,11 @@ size_t cnn_model_layer_count(const cnn_model_t *model);
 cnn_status_t cnn_model_get_layer(const cnn_model_t *model, size_t index, cnn_layer_info_t *info);
 /* Peak bytes of the fp32 activation arena the planner lays out for `batch` images. */
 size_t cnn_model_peak_activation_bytes(const cnn_model_t *model, int batch);
+/* Index of the layer called `name` (as cnn_model_get_layer lists them) in *index.
+ * CNN_E_NOT_FOUND for any other name, including the name of a node a load-time
+ * rewrite fused into another layer (the message then names that layer). */
+cnn_status_t cnn_model_find_layer(const cnn_model_t *model, const char *name, size_t *index,
+                                  cnn_error_t *err);
 
 typedef struct cnn_session_options {
     cnn_device_kind_t device;
@@ -134,6 +139,37 @@ void cnn_session_free(cnn_session_t *session);
  * `output` receives batch×cnn_model_output_size() floats. */
 cnn_status_t cnn_session_run(cnn_session_t *session, const float *input, int batch,
                              float *output, cnn_error_t *err);
+
+/* Feature maps: one layer's output for some images of a run, copied out of
+ * the same forward pass that computes the output.
+ *
+ * What a layer returns is its tensor after everything a load-time rewrite
+ * fused into it (cnn_layer_info_t.fused): a conv with "relu" fused returns
+ * the post-ReLU tensor (what a PyTorch forward hook on the nn.ReLU module
+ * after the conv sees), a conv with "bn" returns the post-batch-norm tensor,
+ * "bn+add+relu" the block's output after the residual addition and its ReLU,
+ * a dense with "+sigmoid" the sigmoid's output. Fused-away nodes are not
+ * layers (cnn_model_find_layer refuses their names). */
+typedef struct cnn_fetch {
+    size_t layer; /* index as in cnn_model_get_layer */
+    int image;    /* first image of the batch to copy */
+    int count;    /* images to copy: image + count <= batch */
+    float *data;  /* count × c × h × w floats, plain NCHW fp32 (flat layers: count × c) */
+} cnn_fetch_t;
+
+/* Runs `batch` images as cnn_session_run and also fills every fetches[i].data
+ * with layer fetches[i].layer of images [image, image + count). Each copy is
+ * taken right after the step that produces the layer, before any later step
+ * may reuse its memory, so no activation is kept alive longer than in a plain
+ * run: the plan (cached per batch size) and the activation arena are those of
+ * a plain run, whatever layers are asked for, and the only extra memory is
+ * the caller's arrays. Each copy is a reorder from the layer's internal
+ * layout into plain fp32 of just those images, made per call (oneDNN's
+ * primitive cache keeps repeated ones cheap). At bf16 precision the copies
+ * are converted to fp32.
+ * num_fetches may be 0 (then fetches may be NULL): exactly cnn_session_run. */
+cnn_status_t cnn_session_run_fetch(cnn_session_t *session, const float *input, int batch, float *output,
+                                   const cnn_fetch_t *fetches, size_t num_fetches, cnn_error_t *err);
 
 #ifdef __cplusplus
 }
