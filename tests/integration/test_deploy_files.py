@@ -14,6 +14,9 @@
   for a loopback port and this tree's models), and every probe path — Docker
   HEALTHCHECK, compose health checks, Kubernetes readiness/liveness/startup —
   answers 200 there.
+- cnnserve as PID 1 of a PID namespace (as in a container without an init;
+  `unshare --pid --fork`) drains on SIGTERM and exits 0: the kernel drops
+  signals to a namespace's init that has no handler for them.
 
 Usage: test_deploy_files.py PATH/TO/cnnserve
 """
@@ -226,6 +229,40 @@ class DeployFilesTest(unittest.TestCase):
                 proc.send_signal(signal.SIGTERM)
                 proc.communicate(timeout=60)
             self.assertEqual(proc.returncode, 0, what)
+
+    def test_sigterm_as_pid1(self):
+        try:
+            proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", CNNSERVE, "serve", "--models",
+                                     os.path.join(lb.ROOT, "models"), "--port", "0"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        except FileNotFoundError:
+            self.skipTest("unshare (util-linux) is not installed")
+        log, port = [], None
+        for line in proc.stderr:
+            log.append(line)
+            m = re.search(r"listening on http://[\d.]+:(\d+)", line)
+            port = int(m.group(1)) if m else port
+            if "ready:" in line:
+                break
+        if port is None:
+            proc.wait(30)
+            self.skipTest("no PID namespace here (unshare needs root or user namespaces): " + "".join(log))
+        try:
+            with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+                child = int(f.read().split()[0])
+            with open(f"/proc/{child}/status") as f:
+                nspid = re.search(r"^NSpid:\s+(.*)$", f.read(), re.M).group(1).split()
+            self.assertEqual(nspid[-1], "1", "cnnserve is not PID 1 in its namespace")
+            self.assertEqual(lb.request(port, "GET", "/health/ready")[0], 200)
+            os.kill(child, signal.SIGTERM)
+            rest = proc.communicate(timeout=60)[1]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.assertEqual(proc.returncode, 0)
+        self.assertIn("SIGTERM: draining", rest)
+        self.assertIn("stopped", rest)
 
 
 if __name__ == "__main__":
