@@ -1,10 +1,9 @@
-/* Route handlers: health, model metadata, classify and KServe v2 infer. */
+/* Route handlers: health, model metadata, classify and KServe v2 infer
+ * (feature maps: http_fmaps.c). */
 #include "http_routes.h"
 
-#include "fmap_query.h"
 #include "metrics.h"
 #include "query.h"
-#include "reply_fmaps.h"
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -127,9 +126,7 @@ static enum MHD_Result query_pair_cb(void *cls, enum MHD_ValueKind kind, const c
     return c->failed ? MHD_NO : MHD_YES;
 }
 
-/* Admits the parsed request, suspends its connection and hands it over;
- * or 503 with Retry-After when the queue is full. */
-static bool submit(srv_http_t *h, srv_request_t *req)
+bool srv_http_submit(srv_http_t *h, srv_request_t *req)
 {
     if (!srv_http_may_infer(h, req))
         return srv_http_error(h, req, 503, MHD_HTTP_HEADER_RETRY_AFTER, "1", "the server is shutting down");
@@ -142,9 +139,7 @@ static bool submit(srv_http_t *h, srv_request_t *req)
     return true;
 }
 
-/* Parses the body's images into req (as /classify); false after answering
- * the error. */
-static bool parse_images(srv_http_t *h, srv_request_t *req, bool *answered_ok)
+bool srv_http_parse_images(srv_http_t *h, srv_request_t *req, bool *answered_ok)
 {
     const char *ct = NULL;
     size_t ct_len = 0;
@@ -162,76 +157,6 @@ static bool parse_images(srv_http_t *h, srv_request_t *req, bool *answered_ok)
     return true;
 }
 
-typedef struct fmap_query_ctx {
-    srv_fmap_query_t q;
-    srv_error_t err;
-    bool failed;
-} fmap_query_ctx_t;
-
-static enum MHD_Result fmap_pair_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    (void)kind;
-    fmap_query_ctx_t *c = cls;
-    if (!c->failed && !srv_fmap_query_set(&c->q, key, value, &c->err))
-        c->failed = true;
-    return c->failed ? MHD_NO : MHD_YES;
-}
-
-/* 400 {"error": msg} for a message longer than srv_error_t holds. */
-static bool error_long(srv_http_t *h, srv_request_t *req, int status, const char *msg)
-{
-    size_t len = 0;
-    char *body = srv_reply_error(msg, &len);
-    return srv_http_respond(h, req, status, body, len, NULL, NULL);
-}
-
-/* POST featuremaps: query → spec (layers resolved), images, limits, submit. */
-static bool featuremaps(srv_http_t *h, srv_request_t *req, const srv_model_t *m)
-{
-    fmap_query_ctx_t *qc = calloc(1, sizeof *qc);
-    if (!qc)
-        return srv_http_error(h, req, 500, NULL, NULL, "out of memory");
-    srv_fmap_query_init(&qc->q);
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, fmap_pair_cb, qc);
-    if (!qc->failed && !srv_fmap_query_finish(&qc->q, (int)m->output_size, &qc->err))
-        qc->failed = true;
-    char *names_msg = NULL;
-    srv_fmap_spec_t *spec = qc->failed ? NULL : malloc(sizeof *spec);
-    if (!qc->failed && !spec)
-        qc->failed = !srv_error_set(&qc->err, 500, "out of memory");
-    if (!qc->failed && !srv_fmap_spec_build(&qc->q, m->model, spec, &names_msg, &qc->err))
-        qc->failed = true;
-    int top_k = qc->q.base.top_k;
-    srv_error_t err = qc->err;
-    bool failed = qc->failed;
-    srv_fmap_query_free(&qc->q);
-    free(qc);
-    if (failed) {
-        free(spec);
-        bool ok = names_msg ? error_long(h, req, err.http_status, names_msg)
-                            : srv_http_error(h, req, err.http_status, NULL, NULL, "%s", err.message);
-        free(names_msg);
-        return ok;
-    }
-    req->fmaps = spec; /* owned by the request from here */
-    req->top_k = top_k;
-    bool ok = true;
-    if (!parse_images(h, req, &ok))
-        return ok;
-    if (spec->format == SRV_FMAP_PNG && req->n_images > 1)
-        return srv_http_error(h, req, 400, NULL, NULL,
-                              "format=png draws one image (got %d); use format=json for several", req->n_images);
-    if (spec->format == SRV_FMAP_JSON) {
-        size_t least = srv_fmap_min_bytes(spec, req->n_images);
-        if (least > h->cfg->max_response_bytes)
-            return srv_http_error(h, req, 413, NULL, NULL,
-                                  "the response would be at least %zu bytes, over the limit of %zu bytes "
-                                  "(--max-response-bytes); ask for fewer layers or channels, or encoding=base64",
-                                  least, h->cfg->max_response_bytes);
-    }
-    return submit(h, req);
-}
-
 static bool classify(srv_http_t *h, srv_request_t *req, const srv_model_t *m)
 {
     query_ctx_t qc = {.failed = false};
@@ -241,19 +166,11 @@ static bool classify(srv_http_t *h, srv_request_t *req, const srv_model_t *m)
         qc.failed = true;
     if (qc.failed)
         return srv_http_error(h, req, qc.err.http_status, NULL, NULL, "%s", qc.err.message);
-    const char *ct = NULL;
-    size_t ct_len = 0;
-    if (MHD_lookup_connection_value_n(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                      strlen(MHD_HTTP_HEADER_CONTENT_TYPE), &ct, &ct_len) != MHD_YES)
-        ct = NULL;
-    srv_body_limits_t limits = {(size_t)h->cfg->max_images, h->cfg->max_body_bytes};
-    srv_error_t err;
-    if (!srv_body_parse_images(ct, ct_len, req->body, req->body_len, &limits, &req->images, &err))
-        return srv_http_error(h, req, err.http_status, NULL, NULL, "%s", err.message);
-    req->kind = SRV_REQUEST_CLASSIFY;
+    bool ok = true;
+    if (!srv_http_parse_images(h, req, &ok))
+        return ok;
     req->top_k = qc.q.top_k;
-    req->n_images = (int)req->images.count;
-    return submit(h, req);
+    return srv_http_submit(h, req);
 }
 
 static bool kserve_infer(srv_http_t *h, srv_request_t *req, const srv_model_t *m)
@@ -272,7 +189,7 @@ static bool kserve_infer(srv_http_t *h, srv_request_t *req, const srv_model_t *m
         return srv_http_error(h, req, err.http_status, NULL, NULL, "%s", err.message);
     req->kind = SRV_REQUEST_KSERVE;
     req->n_images = req->kserve.batch;
-    return submit(h, req);
+    return srv_http_submit(h, req);
 }
 
 bool srv_http_post(srv_http_t *h, srv_request_t *req, const srv_route_t *route)
@@ -285,66 +202,19 @@ bool srv_http_post(srv_http_t *h, srv_request_t *req, const srv_route_t *route)
     if (route->id == SRV_ROUTE_V2_INFER)
         return kserve_infer(h, req, m);
     if (route->id == SRV_ROUTE_FEATUREMAPS)
-        return featuremaps(h, req, m);
+        return srv_http_featuremaps(h, req, m);
     return classify(h, req, m);
-}
-
-/* A featuremaps answer: JSON within --max-response-bytes (else 413 with its
- * size), or the PNG with its layout headers. */
-static bool send_featuremaps(srv_http_t *h, srv_request_t *req)
-{
-    size_t len = 0, max = h->cfg->max_response_bytes;
-    if (req->fmaps->format == SRV_FMAP_PNG) {
-        srv_png_grid_t g;
-        char *preds = NULL;
-        uint8_t *png = srv_reply_featuremaps_png(req, &len, &g, &preds);
-        if (!png)
-            return srv_http_error(h, req, 500, NULL, NULL, "out of memory for the reply");
-        if (len > max) {
-            free(png);
-            free(preds);
-            return srv_http_error(h, req, 413, NULL, NULL,
-                                  "the response would be %zu bytes, over the limit of %zu bytes "
-                                  "(--max-response-bytes)", len, max);
-        }
-        const srv_fmap_layer_t *l = &req->fmaps->layers[0];
-        size_t cap = (size_t)l->n_channels * 8 + 1;
-        char tile[48], grid[48], *channels = malloc(cap);
-        if (!channels) {
-            free(png);
-            free(preds);
-            return srv_http_error(h, req, 500, NULL, NULL, "out of memory for the reply");
-        }
-        size_t at = 0;
-        channels[0] = '\0';
-        for (int k = 0; k < l->n_channels && at < cap; k++)
-            at += (size_t)snprintf(channels + at, cap - at, "%s%d", k ? "," : "", srv_fmap_channel(req->fmaps, k));
-        snprintf(tile, sizeof tile, "%dx%d", g.tile_w, g.tile_h);
-        snprintf(grid, sizeof grid, "%dx%d", g.cols, g.rows);
-        const char *hdr[] = {"X-Predictions", preds, "X-Tile-Size", tile, "X-Grid", grid, "X-Channels", channels};
-        bool ok = srv_http_respond_typed(h, req, 200, png, len, "image/png", hdr, g.cols ? 4 : 1);
-        free(preds);
-        free(channels);
-        return ok;
-    }
-    size_t would_be = 0;
-    char *body = srv_reply_featuremaps(req, max, &len, &would_be);
-    if (!body && would_be)
-        return srv_http_error(h, req, 413, NULL, NULL,
-                              "the response would be %zu bytes, over the limit of %zu bytes (--max-response-bytes); "
-                              "ask for fewer layers or channels, or encoding=base64", would_be, max);
-    if (!body)
-        return srv_http_error(h, req, 500, NULL, NULL, "out of memory for the reply");
-    return srv_http_respond(h, req, 200, body, len, NULL, NULL);
 }
 
 bool srv_http_send_answer(srv_http_t *h, srv_request_t *req)
 {
+    if (req->prepared)
+        return srv_http_queue_prepared(h, req);
     if (req->status != 200)
         return srv_http_error(h, req, req->status, req->status == 503 ? MHD_HTTP_HEADER_RETRY_AFTER : NULL,
                               req->status == 503 ? "1" : NULL, "%s", req->error.message);
     if (req->fmaps)
-        return send_featuremaps(h, req);
+        return srv_http_send_featuremaps(h, req);
     size_t len = 0;
     char *body = req->kind == SRV_REQUEST_KSERVE ? srv_reply_kserve(req, &len) : srv_reply_classify(req, &len);
     if (!body)

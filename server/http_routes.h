@@ -37,6 +37,19 @@ bool srv_http_get(srv_http_t *h, srv_request_t *req, const srv_route_t *route);
 /* POST routes once the body is in: parse, then suspend and submit, or an error. */
 bool srv_http_post(srv_http_t *h, srv_request_t *req, const srv_route_t *route);
 
+/* Parses the body's images into req (a classify-kind request, as /classify);
+ * false after answering the error (*answered_ok: whether that response was queued). */
+bool srv_http_parse_images(srv_http_t *h, srv_request_t *req, bool *answered_ok);
+
+/* Admits the parsed request, suspends its connection and hands it over;
+ * or 503 with Retry-After when the queue is full. */
+bool srv_http_submit(srv_http_t *h, srv_request_t *req);
+
+/* http_fmaps.c: POST featuremaps (query → layers and channels resolved
+ * against m, images, limits, submit) and its answer once resumed. */
+bool srv_http_featuremaps(srv_http_t *h, srv_request_t *req, const srv_model_t *m);
+bool srv_http_send_featuremaps(srv_http_t *h, srv_request_t *req);
+
 /* A resumed request: its answer. */
 bool srv_http_send_answer(srv_http_t *h, srv_request_t *req);
 

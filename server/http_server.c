@@ -39,9 +39,26 @@ bool srv_http_respond_typed(srv_http_t *h, srv_request_t *req, int status, void 
         ok = ok && MHD_add_response_header(resp, headers[2 * i], headers[2 * i + 1]) == MHD_YES;
     if (atomic_load(&h->state) == SRV_STATE_DRAINING)
         ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
+    if (ok && req->defer_response) {
+        req->prepared = resp;
+        req->prepared_status = status;
+        return true;
+    }
     ok = ok && MHD_queue_response(req->conn, (unsigned int)status, resp) == MHD_YES;
     MHD_destroy_response(resp);
     req->http_status = status;
+    req->phase = SRV_PHASE_DONE;
+    return ok;
+}
+
+bool srv_http_queue_prepared(srv_http_t *h, srv_request_t *req)
+{
+    (void)h;
+    struct MHD_Response *resp = req->prepared;
+    req->prepared = NULL;
+    bool ok = MHD_queue_response(req->conn, (unsigned int)req->prepared_status, resp) == MHD_YES;
+    MHD_destroy_response(resp);
+    req->http_status = req->prepared_status;
     req->phase = SRV_PHASE_DONE;
     return ok;
 }
@@ -264,10 +281,11 @@ bool srv_http_start(srv_http_t *h, const srv_config_t *cfg, char *msg, size_t ms
     return true;
 }
 
-void srv_http_set_ready(srv_http_t *h, srv_model_repo_t *repo, srv_scheduler_t *sched)
+void srv_http_set_ready(srv_http_t *h, srv_model_repo_t *repo, srv_scheduler_t *sched, uv_loop_t *loop)
 {
     h->repo = repo;
     h->sched = sched;
+    h->loop = loop;
     atomic_store(&h->state, SRV_STATE_READY);
 }
 
@@ -288,8 +306,37 @@ void srv_http_stop(srv_http_t *h)
     h->daemon = NULL;
 }
 
+/* libuv pool: the feature-map reply, kept in req->prepared. */
+static void build_reply_cb(uv_work_t *work)
+{
+    srv_request_t *req = work->data;
+    srv_http_t *h = req->reply_ctx;
+    req->defer_response = true;
+    if (!srv_http_send_answer(h, req) && req->prepared) {
+        MHD_destroy_response(req->prepared);
+        req->prepared = NULL;
+    }
+    req->defer_response = false;
+}
+
+static void reply_built_cb(uv_work_t *work, int status)
+{
+    (void)status;
+    srv_request_t *req = work->data;
+    MHD_resume_connection(req->conn);
+    srv_request_release(req);
+}
+
 void srv_http_resume(void *ctx, srv_request_t *req)
 {
-    (void)ctx;
+    srv_http_t *h = ctx;
+    if (req->fmaps && req->status == 200) {
+        srv_request_retain(req);
+        req->reply_work.data = req;
+        req->reply_ctx = h;
+        if (uv_queue_work(h->loop, &req->reply_work, build_reply_cb, reply_built_cb) == 0)
+            return;
+        srv_request_release(req); /* not queued: built on the HTTP thread instead */
+    }
     MHD_resume_connection(req->conn);
 }

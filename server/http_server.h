@@ -27,6 +27,7 @@ typedef struct srv_http {
     atomic_int state;        /* srv_server_state_t */
     srv_model_repo_t *repo;  /* published before state turns READY */
     srv_scheduler_t *sched;
+    uv_loop_t *loop;         /* the scheduler's loop, for building big replies off the HTTP threads */
     atomic_int live;         /* requests libmicrohttpd has not completed */
 } srv_http_t;
 
@@ -34,8 +35,9 @@ typedef struct srv_http {
  * failure (msg filled). */
 bool srv_http_start(srv_http_t *h, const srv_config_t *cfg, char *msg, size_t msg_size);
 
-/* Publishes the loaded models and the scheduler; state turns READY. */
-void srv_http_set_ready(srv_http_t *h, srv_model_repo_t *repo, srv_scheduler_t *sched);
+/* Publishes the loaded models and the scheduler (running on `loop`); state
+ * turns READY. */
+void srv_http_set_ready(srv_http_t *h, srv_model_repo_t *repo, srv_scheduler_t *sched, uv_loop_t *loop);
 
 /* State DRAINING: new connections are closed as soon as they are accepted,
  * requests that start on open connections get 503 with "Connection:
@@ -51,11 +53,17 @@ void srv_http_stop(srv_http_t *h);
 
 /* Queues a response of `len` bytes of `body` (malloc'ed; freed here in every
  * case) with Content-Type `type` and the extra headers headers[0..2n) (name,
- * value pairs). */
+ * value pairs); with req->defer_response set, keeps it in req->prepared
+ * for srv_http_queue_prepared instead. */
 bool srv_http_respond_typed(srv_http_t *h, srv_request_t *req, int status, void *body, size_t len,
                             const char *type, const char *const *headers, int n_headers);
 
-/* The scheduler's answer callback: resumes the request's connection. */
+/* Queues the response built ahead in req->prepared (HTTP thread). */
+bool srv_http_queue_prepared(srv_http_t *h, srv_request_t *req);
+
+/* The scheduler's answer callback (loop thread): resumes the request's
+ * connection; for a feature-map answer, once its reply is built on libuv's
+ * thread pool. */
 void srv_http_resume(void *ctx, srv_request_t *req);
 
 #endif

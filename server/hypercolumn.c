@@ -49,24 +49,44 @@ void srv_resize_bilinear_add(const float *src, int in_h, int in_w, double *dst, 
     free(tx);
 }
 
+/* Resizing is linear, so the mean of the resized channels of a layer is the
+ * resized sum of its channels over their count: one resize per layer
+ * instead of one per channel (ResNet-50 layers=all: 57 instead of 31,720). */
 bool srv_hypercolumn(const srv_fmap_spec_t *spec, const float *block, float *dst)
 {
-    size_t n = (size_t)spec->in_h * (size_t)spec->in_w;
-    double *acc = calloc(n, sizeof *acc);
-    if (!acc)
+    size_t n = (size_t)spec->in_h * (size_t)spec->in_w, most = 1;
+    for (int i = 0; i < spec->n_layers; i++) {
+        size_t plane = (size_t)spec->layers[i].info.h * (size_t)spec->layers[i].info.w;
+        most = plane > most ? plane : most;
+    }
+    double *acc = calloc(n, sizeof *acc), *sum = malloc(most * sizeof *sum);
+    float *sumf = malloc(most * sizeof *sumf);
+    if (!acc || !sum || !sumf) {
+        free(acc);
+        free(sum);
+        free(sumf);
         return false;
+    }
     size_t channels = 0;
     for (int i = 0; i < spec->n_layers; i++) {
         const srv_fmap_layer_t *l = &spec->layers[i];
         size_t plane = (size_t)l->info.h * (size_t)l->info.w;
+        for (size_t p = 0; p < plane; p++)
+            sum[p] = 0;
         for (int k = 0; k < l->n_channels; k++) {
             const float *src = block + l->offset + (size_t)srv_fmap_channel(spec, k) * plane;
-            srv_resize_bilinear_add(src, l->info.h, l->info.w, acc, spec->in_h, spec->in_w);
-            channels++;
+            for (size_t p = 0; p < plane; p++)
+                sum[p] += src[p];
         }
+        for (size_t p = 0; p < plane; p++)
+            sumf[p] = (float)sum[p];
+        srv_resize_bilinear_add(sumf, l->info.h, l->info.w, acc, spec->in_h, spec->in_w);
+        channels += (size_t)l->n_channels;
     }
     for (size_t p = 0; p < n; p++)
         dst[p] = channels ? (float)(acc[p] / (double)channels) : 0.0f;
     free(acc);
+    free(sum);
+    free(sumf);
     return true;
 }

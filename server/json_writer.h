@@ -20,8 +20,9 @@ typedef struct srv_json_writer {
 /* Room for n more bytes at the end: returns where to write them and counts
  * them in len; NULL when out of memory or count_only (len still counts). */
 char *srv_jw_extend(srv_json_writer_t *w, size_t n);
-/* Appends a float32 value with 9 significant digits ("%.9g": reads back as
- * the same float), "0" for zeros, "null" for NaN and infinities. */
+/* Appends a float32 value with at most 9 significant digits (reads back as
+ * the same float; trailing zeros dropped, exponent form outside 1e-5..1e9),
+ * "0" for zeros, "null" for NaN and infinities. */
 void srv_jw_float(srv_json_writer_t *w, float f);
 
 /* Appends text as is. */

@@ -1,6 +1,7 @@
 /* Reference-counted requests. */
 #include "request.h"
 
+#include <microhttpd.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -34,6 +35,8 @@ void srv_request_release(srv_request_t *req)
         srv_fmap_spec_free(req->fmaps);
     free(req->fmaps);
     free(req->body);
+    if (req->prepared) /* built, but the client left before it was sent */
+        MHD_destroy_response(req->prepared);
     free(req);
 }
 

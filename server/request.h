@@ -81,6 +81,15 @@ struct srv_request {
     srv_request_t *inext;         /* the scheduler's inbox */
     bool in_queue;                /* in the model's batching queue */
     uv_work_t work;
+    /* A reply too big to build on an HTTP thread (feature maps) is built on
+     * libuv's pool after the answer and before the resume: while
+     * `defer_response` is set, srv_http_respond_typed stores the response
+     * here instead of queueing it, and the HTTP thread queues it after. */
+    uv_work_t reply_work;
+    bool defer_response;
+    void *reply_ctx;             /* the srv_http_t, for the pool job */
+    struct MHD_Response *prepared;
+    int prepared_status;
     struct srv_scheduler *sched;  /* for the preprocessing job's callbacks */
     uint64_t prep_max_pixels;
 

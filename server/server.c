@@ -102,7 +102,7 @@ int srv_server_run(const srv_config_t *cfg)
         close_own_handles(&sv);
         rc = 1;
     } else {
-        srv_http_set_ready(&sv.http, &sv.repo, sv.sched);
+        srv_http_set_ready(&sv.http, &sv.repo, sv.sched, &sv.loop);
         fprintf(stderr, "cnnserve serve: ready: %d model(s), default %s\n", sv.repo.count,
                 sv.repo.models[sv.repo.default_index].name);
     }

@@ -207,6 +207,38 @@ static void test_concat_is_branches(void **state)
     cnn_model_free(m);
 }
 
+/* At bf16 the copies come out as fp32 close to the fp32 run's (where the CPU runs bf16). */
+static void test_bf16_fetch(void **state)
+{
+    (void)state;
+    if (cnn_precision_check(CNN_DEVICE_CPU, CNN_PRECISION_BF16, NULL) != CNN_OK)
+        skip();
+    cnn_model_t *m = load("inception-fashion");
+    cnn_session_t *s32 = session(m, 2), *s16 = NULL;
+    cnn_session_options_t o;
+    cnn_session_options_init(&o);
+    o.max_batch = 2;
+    o.num_threads = 1;
+    o.precision = CNN_PRECISION_BF16;
+    cnn_error_t err;
+    assert_int_equal(cnn_session_create(m, &o, &s16, &err), CNN_OK);
+    cnn_layer_info_t l;
+    size_t idx = layer_of(m, "inception3a.concat", &l);
+    float in[2 * 28 * 28], out[2 * 10];
+    cnn_test_fill_uniform(in, 2 * 28 * 28, 0.0f, 1.0f, 33);
+    float *a = malloc(numel(&l) * sizeof *a), *b = malloc(numel(&l) * sizeof *b);
+    assert_true(a && b);
+    cnn_fetch_t fa = {idx, 1, 1, a}, fb = {idx, 1, 1, b};
+    assert_int_equal(cnn_session_run_fetch(s32, in, 2, out, &fa, 1, &err), CNN_OK);
+    assert_int_equal(cnn_session_run_fetch(s16, in, 2, out, &fb, 1, &err), CNN_OK);
+    assert_close(b, a, numel(&l), 5e-2f);
+    free(a);
+    free(b);
+    cnn_session_free(s32);
+    cnn_session_free(s16);
+    cnn_model_free(m);
+}
+
 static void test_find_layer_and_bad_fetches(void **state)
 {
     (void)state;
@@ -242,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_last_layer_is_output),
         cmocka_unit_test(test_slices_match_single_runs),
         cmocka_unit_test(test_concat_is_branches),
+        cmocka_unit_test(test_bf16_fetch),
         cmocka_unit_test(test_find_layer_and_bad_fetches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

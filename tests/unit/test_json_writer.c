@@ -7,6 +7,8 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,11 +88,67 @@ static void test_strings_and_raw_match_cjson(void **state)
     free(got);
 }
 
+static char *writer_float(float f)
+{
+    srv_json_writer_t w = {0};
+    srv_jw_float(&w, f);
+    char *text = srv_jw_finish(&w, NULL);
+    assert_non_null(text);
+    return text;
+}
+
+/* srv_jw_float: what strtof reads back is the float itself (every exponent:
+ * random bit patterns), at most nine digits, JSON number syntax; and the
+ * exact text of a few values. */
+static void test_floats_round_trip(void **state)
+{
+    (void)state;
+    static const struct {
+        float f;
+        const char *text;
+    } fixed[] = {{1.0f, "1"}, {0.5f, "0.5"}, {-2.5f, "-2.5"}, {100.0f, "100"}, {123456789.0f, "123456792"},
+                 {1e9f, "1e9"}, {1e-5f, "9.99999975e-6"}, {1e-4f, "0.0000999999975"}, {0.1f, "0.100000001"}, {0.0f, "0"}, {-0.0f, "-0"},
+                 {3.40282347e38f, "3.40282347e38"}, {1.40129846e-45f, "1.40129846e-45"}, {NAN, "null"},
+                 {INFINITY, "null"}};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        char *got = writer_float(fixed[i].f);
+        if (strcmp(got, fixed[i].text) != 0)
+            fail_msg("%.9g: got '%s', want '%s'", (double)fixed[i].f, got, fixed[i].text);
+        free(got);
+    }
+    uint32_t x = 2463534242u;
+    for (int i = 0; i < 2000000; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        float f;
+        memcpy(&f, &x, sizeof f);
+        if (!isfinite(f) || f == 0.0f)
+            continue;
+        char buf[40], *end;
+        srv_json_writer_t w = {.buf = NULL};
+        srv_jw_float(&w, f);
+        char *got = srv_jw_finish(&w, NULL);
+        assert_non_null(got);
+        float back = strtof(got, &end);
+        size_t digits = 0;
+        for (const char *p = got; *p && *p != 'e'; p++)
+            digits += *p >= '0' && *p <= '9';
+        if (*end || memcmp(&back, &f, sizeof f) != 0 || strlen(got) > 16 || digits > 9 + 5 ||
+            got[strspn(got, "-0123456789.e")] != '\0') {
+            snprintf(buf, sizeof buf, "%.9g", (double)f);
+            fail_msg("0x%08x (%s): wrote '%s', read back %.9g", x, buf, got, (double)back);
+        }
+        free(got);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numbers_match_cjson),
         cmocka_unit_test(test_strings_and_raw_match_cjson),
+        cmocka_unit_test(test_floats_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,11 @@ static void test_known_paths(void **state)
     expect_route("/v2/models/resnet50/ready", SRV_ROUTE_V2_MODEL_READY, "resnet50", false);
     expect_route("/v2/models/resnet50/infer", SRV_ROUTE_V2_INFER, "resnet50", true);
     expect_route("/metrics", SRV_ROUTE_METRICS, NULL, false);
+    expect_route("/featuremaps", SRV_ROUTE_FEATUREMAPS, NULL, true);
+    expect_route("/v1/models/resnet50/featuremaps", SRV_ROUTE_FEATUREMAPS, "resnet50", true);
+    expect_route("/v1/models/resnet50/layers", SRV_ROUTE_LAYERS, "resnet50", false);
+    /* A model called "layers" or "featuremaps" is still a model. */
+    expect_route("/v1/models/layers", SRV_ROUTE_MODEL, "layers", false);
 }
 
 /* A model segment is one non-empty segment; anything else is unknown. */
@@ -45,7 +50,8 @@ static void test_unknown_paths(void **state)
     (void)state;
     const char *bad[] = {"", "/", "/classify/", "/v1/models/", "/v1/models//classify",
                          "/v1/models/a/b/classify", "/v2/models/a/b", "/v2/models//infer",
-                         "/health", "/metrics/x", "/CLASSIFY", "/v1/modelsx"};
+                         "/health", "/metrics/x", "/CLASSIFY", "/v1/modelsx", "/v1/models//layers",
+                         "/v1/models/a/b/featuremaps", "/featuremaps/", "/v1/layers"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         srv_route_t r;
         if (srv_route_match(bad[i], &r) || r.id != SRV_ROUTE_NONE)
