@@ -44,7 +44,7 @@ def free_ports(n):
     return ports
 
 
-def test_images(n):
+def sample_images(n):
     """n PNG bodies: the first Fashion-MNIST test images, or the bundled
     samples when the dataset is not installed."""
     if not os.path.exists(FASHION):

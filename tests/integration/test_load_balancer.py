@@ -47,7 +47,7 @@ class LoadBalancerTest(unittest.TestCase):
         except Exception:
             cls.tearDownClass()
             raise
-        cls.images = lb.test_images(16)
+        cls.images = lb.sample_images(16)
         # Expected answers: a direct request to one replica, no load balancer.
         cls.expected = []
         for img in cls.images:
