@@ -2,6 +2,7 @@
  * inference server. */
 #define _GNU_SOURCE /* getopt_long */
 #include "cli.h"
+#include "cors.h"
 #include "server.h"
 
 #include <getopt.h>
@@ -19,9 +20,10 @@ static const char usage[] =
     "Usage: cnnserve serve [options]      (cnnserve with no arguments: serve with the defaults)\n"
     "\n"
     "Serves every model directory of a model repository over HTTP: POST /classify,\n"
-    "/v1/models/{m}/classify, GET /v1/models[/{m}], /health/live, /health/ready, /metrics\n"
-    "and KServe v2 (/v2/health/*, /v2/models/{m}[/ready|/infer]). Stops on SIGTERM or\n"
-    "SIGINT once every request already received is answered.\n"
+    "/v1/models/{m}/classify, GET /v1/models[/{m}], /health/live, /health/ready, /metrics,\n"
+    "KServe v2 (/v2/health/*, /v2/models/{m}[/ready|/infer]) and a dashboard page at GET /\n"
+    "(open http://HOST:PORT/ in a browser). Stops on SIGTERM or SIGINT once every request\n"
+    "already received is answered.\n"
     "\n"
     "Options:\n"
     "  --models DIR             model repository (default: ./models if it exists, else the\n"
@@ -46,6 +48,9 @@ static const char usage[] =
     "  --threads N              engine CPU threads (default: 1 for models under 100 M\n"
     "                           multiply-adds per image, else every core)\n"
     "  --http-threads N         HTTP polling threads (default 2)\n"
+    "  --cors-origin ORIGIN     let web pages of ORIGIN (scheme://host[:port], e.g.\n"
+    "                           http://localhost:3000) call the API from a browser, or * for\n"
+    "                           any origin; answers CORS preflights (default: off, OPTIONS 405)\n"
     "  --device D               cpu (default), cuda or cuda:N; without a usable GPU the\n"
     "                           server says so on stderr and serves on the CPU\n"
     "  --precision P            fp32 (default), bf16 (CPU), tf32 or fp16 (CUDA; fp32 when\n"
@@ -55,7 +60,7 @@ static const char usage[] =
 enum {
     OPT_MODELS = 256, OPT_HOST, OPT_PORT, OPT_DEFAULT_MODEL, OPT_MAX_BATCH, OPT_DELAY, OPT_QUEUE,
     OPT_TIMEOUT, OPT_BODY, OPT_PIXELS, OPT_IMAGES, OPT_CONN_LIMIT, OPT_PER_IP, OPT_CONN_TIMEOUT,
-    OPT_THREADS, OPT_HTTP_THREADS, OPT_RESPONSE, OPT_DEVICE, OPT_PRECISION,
+    OPT_THREADS, OPT_HTTP_THREADS, OPT_RESPONSE, OPT_CORS_ORIGIN, OPT_DEVICE, OPT_PRECISION,
 };
 
 static bool is_dir(const char *path)
@@ -113,6 +118,7 @@ static int parse_args(int argc, char **argv, srv_config_t *cfg)
         {"connection-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"http-threads", required_argument, NULL, OPT_HTTP_THREADS},
+        {"cors-origin", required_argument, NULL, OPT_CORS_ORIGIN},
         {"device", required_argument, NULL, OPT_DEVICE},
         {"precision", required_argument, NULL, OPT_PRECISION},
         {"help", no_argument, NULL, 'h'},
@@ -152,6 +158,13 @@ static int parse_args(int argc, char **argv, srv_config_t *cfg)
         case OPT_MODELS: cfg->models_dir = optarg; break;
         case OPT_HOST: cfg->host = optarg; break;
         case OPT_DEFAULT_MODEL: cfg->default_model = optarg; break;
+        case OPT_CORS_ORIGIN: {
+            char msg[256];
+            if (!srv_cors_origin_valid(optarg, msg, sizeof msg))
+                return cli_usage_error(CMD, "--cors-origin: %s", msg);
+            cfg->cors_origin = optarg;
+            break;
+        }
         case OPT_DEVICE:
             if (!cli_parse_device(optarg, &cfg->device, &cfg->device_index))
                 return cli_usage_error(CMD, "--device must be cpu, cuda or cuda:N, not '%s'", optarg);

@@ -72,6 +72,8 @@ bool srv_http_get(srv_http_t *h, srv_request_t *req, const srv_route_t *route)
     case SRV_ROUTE_V2_LIVE: return health(h, req, true, false);
     case SRV_ROUTE_V2_READY: return health(h, req, true, true);
     case SRV_ROUTE_METRICS: return metrics(h, req);
+    case SRV_ROUTE_DASHBOARD:
+    case SRV_ROUTE_DASHBOARD_FILE: return srv_http_dashboard(h, req, route);
     case SRV_ROUTE_V2_SERVER:
         return respond_copy(h, req, 200,
                             "{\"name\":\"cnnserve\",\"version\":\"0.1.0\",\"extensions\":[\"classification\"]}");

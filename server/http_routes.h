@@ -17,6 +17,15 @@ enum {
     SRV_PHASE_DONE,    /* response queued */
 };
 
+struct MHD_Response;
+
+/* Adds the headers every response carries (X-Content-Type-Options, the
+ * CORS headers with --cors-origin, "Connection: close" while draining),
+ * queues `resp` with `status` and destroys it (always); with
+ * req->defer_response set (a reply built off the HTTP thread), keeps it in
+ * req->prepared instead, and srv_http_queue_prepared does that later. */
+bool srv_http_queue(srv_http_t *h, srv_request_t *req, int status, struct MHD_Response *resp);
+
 /* Queues `body` (malloc'ed, taken over; NULL = out of memory) as a JSON
  * response (Prometheus text on /metrics) with one optional extra header;
  * adds "Connection: close" while draining. */
@@ -33,6 +42,9 @@ bool srv_http_may_infer(srv_http_t *h, const srv_request_t *req);
 
 /* GET routes, answered at once. */
 bool srv_http_get(srv_http_t *h, srv_request_t *req, const srv_route_t *route);
+
+/* GET / and /dashboard/{file}: the embedded dashboard files (http_dashboard.c). */
+bool srv_http_dashboard(srv_http_t *h, srv_request_t *req, const srv_route_t *route);
 
 /* POST routes once the body is in: parse, then suspend and submit, or an error. */
 bool srv_http_post(srv_http_t *h, srv_request_t *req, const srv_route_t *route);

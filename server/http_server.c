@@ -1,6 +1,7 @@
 /* libmicrohttpd glue: daemon, access handler phases, responses. */
 #include "http_server.h"
 
+#include "cors.h"
 #include "http_routes.h"
 #include "metrics.h"
 
@@ -14,6 +15,41 @@
 
 /* Bytes past --max-body-bytes read (and dropped) before a 413, at most. */
 #define SRV_DISCARD_MAX ((size_t)64 * 1024 * 1024)
+
+/* Adds the headers every response carries, queues `resp` now (HTTP
+ * thread) and destroys it. */
+static bool queue_now(srv_http_t *h, srv_request_t *req, int status, struct MHD_Response *resp)
+{
+    bool ok = MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES;
+    const char *cors = h->cfg->cors_origin;
+    if (cors) {
+        const char *origin = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Origin");
+        const char *allow = srv_cors_allow_origin(cors, origin);
+        if (strcmp(cors, "*") != 0)
+            ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin") == MHD_YES;
+        if (allow)
+            ok = ok && MHD_add_response_header(resp, "Access-Control-Allow-Origin", allow) == MHD_YES &&
+                 MHD_add_response_header(resp, "Access-Control-Expose-Headers", SRV_CORS_EXPOSE_HEADERS) ==
+                     MHD_YES;
+    }
+    if (atomic_load(&h->state) == SRV_STATE_DRAINING)
+        ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
+    ok = ok && MHD_queue_response(req->conn, (unsigned int)status, resp) == MHD_YES;
+    MHD_destroy_response(resp);
+    req->http_status = status;
+    req->phase = SRV_PHASE_DONE;
+    return ok;
+}
+
+bool srv_http_queue(srv_http_t *h, srv_request_t *req, int status, struct MHD_Response *resp)
+{
+    if (req->defer_response) {
+        req->prepared = resp;
+        req->prepared_status = status;
+        return true;
+    }
+    return queue_now(h, req, status, resp);
+}
 
 bool srv_http_respond(srv_http_t *h, srv_request_t *req, int status, char *body, size_t len,
                       const char *header, const char *value)
@@ -37,30 +73,18 @@ bool srv_http_respond_typed(srv_http_t *h, srv_request_t *req, int status, void 
     bool ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES;
     for (int i = 0; i < n_headers; i++)
         ok = ok && MHD_add_response_header(resp, headers[2 * i], headers[2 * i + 1]) == MHD_YES;
-    if (atomic_load(&h->state) == SRV_STATE_DRAINING)
-        ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
-    if (ok && req->defer_response) {
-        req->prepared = resp;
-        req->prepared_status = status;
-        return true;
+    if (!ok) {
+        MHD_destroy_response(resp);
+        return false;
     }
-    ok = ok && MHD_queue_response(req->conn, (unsigned int)status, resp) == MHD_YES;
-    MHD_destroy_response(resp);
-    req->http_status = status;
-    req->phase = SRV_PHASE_DONE;
-    return ok;
+    return srv_http_queue(h, req, status, resp);
 }
 
 bool srv_http_queue_prepared(srv_http_t *h, srv_request_t *req)
 {
-    (void)h;
     struct MHD_Response *resp = req->prepared;
     req->prepared = NULL;
-    bool ok = MHD_queue_response(req->conn, (unsigned int)req->prepared_status, resp) == MHD_YES;
-    MHD_destroy_response(resp);
-    req->http_status = req->prepared_status;
-    req->phase = SRV_PHASE_DONE;
-    return ok;
+    return queue_now(h, req, req->prepared_status, resp);
 }
 
 bool srv_http_error(srv_http_t *h, srv_request_t *req, int status, const char *header,
@@ -110,6 +134,33 @@ bool srv_http_may_infer(srv_http_t *h, const srv_request_t *req)
     return state == SRV_STATE_READY || (state == SRV_STATE_DRAINING && req->before_drain);
 }
 
+/* A route's methods: OPTIONS too with --cors-origin. */
+static const char *allowed_methods(const srv_http_t *h, const srv_route_t *route)
+{
+    if (!h->cfg->cors_origin)
+        return srv_route_allow(route);
+    return route->post ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
+}
+
+/* OPTIONS with --cors-origin: a CORS preflight, answered 204 for any
+ * origin (srv_http_queue adds Access-Control-Allow-Origin only for the
+ * allowed one, so a browser refuses the others). */
+static bool preflight(srv_http_t *h, srv_request_t *req, const srv_route_t *route)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return false;
+    const char *allow = allowed_methods(h, route);
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES ||
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", allow) != MHD_YES ||
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers", SRV_CORS_ALLOW_HEADERS) != MHD_YES ||
+        MHD_add_response_header(resp, "Access-Control-Max-Age", SRV_CORS_MAX_AGE) != MHD_YES) {
+        MHD_destroy_response(resp);
+        return false;
+    }
+    return srv_http_queue(h, req, 204, resp);
+}
+
 /* The whole request is in: route, method, then the route's handler. */
 static bool on_request(srv_http_t *h, srv_request_t *req, const char *url, const char *method)
 {
@@ -118,12 +169,15 @@ static bool on_request(srv_http_t *h, srv_request_t *req, const char *url, const
     req->route = route.id;
     if (route.id == SRV_ROUTE_NONE)
         return srv_http_error(h, req, 404, NULL, NULL, "no such path: %s", url);
+    if (h->cfg->cors_origin && strcmp(method, "OPTIONS") == 0)
+        return preflight(h, req, &route);
     bool is_post = strcmp(method, "POST") == 0;
     bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    if (route.post ? !is_post : !is_get)
-        return srv_http_error(h, req, 405, MHD_HTTP_HEADER_ALLOW, srv_route_allow(&route),
-                              "method %s is not allowed on %s (allowed: %s)", method, url,
-                              srv_route_allow(&route));
+    if (route.post ? !is_post : !is_get) {
+        const char *allow = allowed_methods(h, &route);
+        return srv_http_error(h, req, 405, MHD_HTTP_HEADER_ALLOW, allow,
+                              "method %s is not allowed on %s (allowed: %s)", method, url, allow);
+    }
     if (req->body_too_large)
         return srv_http_error(h, req, 413, NULL, NULL, "the body is over the limit of %zu bytes",
                               h->cfg->max_body_bytes);

@@ -15,6 +15,7 @@ static const cli_command_t commands[] = {
     {"bench", cli_cmd_bench, "time a model's inference at given batch sizes and precisions"},
     {"convert", cli_cmd_convert, "make a model directory from a zoo architecture and weights"},
     {"serve", cli_cmd_serve, "serve the models over HTTP (the default with no arguments)"},
+    {"healthcheck", cli_cmd_healthcheck, "GET a URL, exit 0 on status 200 (container health checks)"},
 };
 #define NUM_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -22,8 +23,8 @@ static void print_usage(FILE *f)
 {
     fputs("Usage: cnnserve COMMAND [ARGS...]   (no COMMAND: serve with the defaults)\n\nCommands:\n", f);
     for (size_t i = 0; i < NUM_COMMANDS; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fputs("  help       show this help, or 'help COMMAND' for a command's options\n\n"
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fputs("  help        show this help, or 'help COMMAND' for a command's options\n\n"
           "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
           f);
 }

@@ -28,6 +28,8 @@ static const pattern_t patterns[] = {
     {"/featuremaps", NULL, SRV_ROUTE_FEATUREMAPS, true, "featuremaps"},
     {"/v1/models/", "/featuremaps", SRV_ROUTE_FEATUREMAPS, true, "featuremaps"},
     {"/v1/models/", "/layers", SRV_ROUTE_LAYERS, false, "layers"},
+    {"/", NULL, SRV_ROUTE_DASHBOARD, false, "dashboard"},
+    {"/dashboard/", "", SRV_ROUTE_DASHBOARD_FILE, false, "dashboard_file"},
 };
 
 static bool match_one(const pattern_t *p, const char *path, srv_route_t *out)

@@ -23,11 +23,14 @@ typedef enum srv_route_id {
     SRV_ROUTE_METRICS,        /* GET /metrics */
     SRV_ROUTE_FEATUREMAPS,    /* POST /featuremaps, /v1/models/{m}/featuremaps */
     SRV_ROUTE_LAYERS,         /* GET /v1/models/{m}/layers */
+    SRV_ROUTE_DASHBOARD,      /* GET / (the dashboard page) */
+    SRV_ROUTE_DASHBOARD_FILE, /* GET /dashboard/{file} (its scripts and styles) */
 } srv_route_id_t;
 
 typedef struct srv_route {
     srv_route_id_t id;
-    const char *model;  /* the {m} segment in the path, else NULL (default model) */
+    const char *model;  /* the {m} segment in the path, else NULL (default model); the
+                         * file name for DASHBOARD_FILE */
     size_t model_len;
     bool post;          /* POST route (else GET and HEAD) */
     const char *name;   /* short name for logs and metrics */

@@ -21,6 +21,7 @@ void srv_config_init(srv_config_t *cfg)
         .connection_timeout_s = 30,
         .engine_threads = 0,
         .http_threads = 2,
+        .cors_origin = NULL,
         .device = CNN_DEVICE_CPU,
         .device_index = 0,
         .precision = CNN_PRECISION_FP32,

@@ -25,6 +25,7 @@ typedef struct srv_config {
     int connection_timeout_s;  /* idle connection closed after this */
     int engine_threads;        /* CPU threads of the inference worker; 0: library default */
     int http_threads;          /* libmicrohttpd polling threads */
+    const char *cors_origin;   /* --cors-origin: "*" or one origin; NULL: no CORS headers */
     cnn_device_kind_t device;  /* where models run (CPU if the CUDA device is unusable) */
     int device_index;
     cnn_precision_t precision;

@@ -31,19 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "bench_featuremaps: ResNet-50 with random weights in $tmp" >&2
-"$python" "$root/weights-tools/export_torchvision.py" --arch resnet50 --seed 1 --out "$tmp/w.safetensors" >&2
-mkdir -p "$tmp/repo"
-"$cnnserve" convert --arch resnet50 --weights "$tmp/w.safetensors" --out "$tmp/repo/resnet50" >&2
-rm -f "$tmp/w.safetensors"
-"$python" - "$tmp/image.jpg" <<'PY'
-import sys
-import numpy as np
-from PIL import Image
-y, x = np.mgrid[0:224, 0:224]
-rgb = np.stack([x, y, (x + y) // 2], axis=-1).astype(np.uint8)
-Image.fromarray(rgb).save(sys.argv[1], quality=90)
-PY
+"$here/make_resnet50.sh" "$cnnserve" "$tmp" 224
 
 "$cnnserve" serve --models "$tmp/repo" --port 0 --threads "$threads" --max-response-bytes 2000000000 \
   2>"$tmp/log" &

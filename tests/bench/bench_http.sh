@@ -128,19 +128,7 @@ fi
 
 # ---- ResNet-50: server vs engine ----------------------------------------
 if [ "$resnet" = 1 ]; then
-  echo "bench_http: ResNet-50 with random weights in $tmp" >&2
-  "$python" "$root/weights-tools/export_torchvision.py" --arch resnet50 --seed 1 --out "$tmp/w.safetensors" >&2
-  mkdir -p "$tmp/repo"
-  "$cnnserve" convert --arch resnet50 --weights "$tmp/w.safetensors" --out "$tmp/repo/resnet50" >&2
-  rm -f "$tmp/w.safetensors"
-  "$python" - "$tmp/image.jpg" <<'PY'
-import sys
-import numpy as np
-from PIL import Image
-y, x = np.mgrid[0:256, 0:256]
-rgb = np.stack([x, y, (x + y) // 2], axis=-1).astype(np.uint8)
-Image.fromarray(rgb).save(sys.argv[1], quality=90)
-PY
+  "$here/make_resnet50.sh" "$cnnserve" "$tmp" 256
   engine() {
     "$cnnserve" bench "$tmp/repo/resnet50" --batch "$resnet_batch" --precision fp32 --threads "$threads" \
       --iters 10 --warmup 2 --json | "$python" -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["images_per_s"])'

@@ -198,7 +198,7 @@ class CliTest(unittest.TestCase):
     def test_help_and_usage(self):
         rc, out, _ = run("help")
         self.assertEqual(rc, 0)
-        for cmd in ("classify", "inspect", "bench", "convert", "serve"):
+        for cmd in ("classify", "inspect", "bench", "convert", "serve", "healthcheck"):
             self.assertIn(cmd, out)
             rc, out2, _ = run(cmd, "--help")
             self.assertEqual(rc, 0)

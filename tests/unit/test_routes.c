@@ -42,13 +42,16 @@ static void test_known_paths(void **state)
     expect_route("/v1/models/resnet50/layers", SRV_ROUTE_LAYERS, "resnet50", false);
     /* A model called "layers" or "featuremaps" is still a model. */
     expect_route("/v1/models/layers", SRV_ROUTE_MODEL, "layers", false);
+    expect_route("/", SRV_ROUTE_DASHBOARD, NULL, false);
+    expect_route("/dashboard/dashboard.js", SRV_ROUTE_DASHBOARD_FILE, "dashboard.js", false);
 }
 
 /* A model segment is one non-empty segment; anything else is unknown. */
 static void test_unknown_paths(void **state)
 {
     (void)state;
-    const char *bad[] = {"", "/", "/classify/", "/v1/models/", "/v1/models//classify",
+    const char *bad[] = {"", "//", "/index.html", "/dashboard", "/dashboard/", "/dashboard/a/b.js",
+                         "/classify/", "/v1/models/", "/v1/models//classify",
                          "/v1/models/a/b/classify", "/v2/models/a/b", "/v2/models//infer",
                          "/health", "/metrics/x", "/CLASSIFY", "/v1/modelsx", "/v1/models//layers",
                          "/v1/models/a/b/featuremaps", "/featuremaps/", "/v1/layers"};
@@ -69,6 +72,10 @@ static void test_allow_and_names(void **state)
     assert_true(srv_route_match("/v1/models", &r));
     assert_string_equal(srv_route_allow(&r), "GET, HEAD");
     assert_string_equal(srv_route_name(SRV_ROUTE_NONE), "unknown");
+    assert_true(srv_route_match("/", &r));
+    assert_string_equal(srv_route_allow(&r), "GET, HEAD");
+    assert_string_equal(srv_route_name(r.id), "dashboard");
+    assert_string_equal(srv_route_name(SRV_ROUTE_DASHBOARD_FILE), "dashboard_file");
 }
 
 int main(void)
