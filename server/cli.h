@@ -19,6 +19,7 @@ int cli_cmd_inspect(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_serve(int argc, char **argv);
 int cli_cmd_healthcheck(int argc, char **argv);
+int cli_cmd_version(int argc, char **argv);
 
 /* Prints "cnnserve CMD: message" and a --help hint to stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

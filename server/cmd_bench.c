@@ -1,6 +1,7 @@
 /* `cnnserve bench MODEL_DIR`: inference time per (precision, batch) on random input. */
 #define _GNU_SOURCE /* getopt_long, clock_gettime */
 #include "cli.h"
+#include "cli_kernels.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 static const char *const CMD = "bench";
 
 #define MAX_CONFIGS 16
+#define MAX_KERNEL_KINDS 8
 
 static const char usage[] =
     "Usage: cnnserve bench MODEL_DIR [options]\n"
@@ -45,6 +47,8 @@ typedef struct bench_result {
     cnn_precision_t precision;
     int batch;
     double median_ms, p10_ms, p90_ms, images_per_s;
+    cli_kernel_count_t kernels[MAX_KERNEL_KINDS]; /* the convolutions' kernels */
+    int num_kernels;                              /* -1: the backend cannot tell */
     char error[CNN_ERROR_MESSAGE_MAX]; /* empty when the run succeeded */
 } bench_result_t;
 
@@ -215,6 +219,7 @@ static void bench_precision(const bench_opts_t *o, cnn_model_t *model, cnn_preci
     fill_random(in, (size_t)max_batch * image);
     for (int b = 0; b < o->num_batches; b++) {
         bench_one(o, s, in, out, times, &r[b]);
+        r[b].num_kernels = cli_conv_kernels(s, model, r[b].batch, r[b].kernels, MAX_KERNEL_KINDS);
         if (r[b].error[0])
             fprintf(stderr, "bench %s batch %d: %s\n", cli_precision_name(prec), r[b].batch, r[b].error);
     }
@@ -225,12 +230,27 @@ done:
     free(times);
 }
 
+/* "brg:avx512_core_bf16 bf16 x20, jit:avx512_core f32 x1" */
+static void print_kernels(const bench_result_t *r)
+{
+    if (r->num_kernels < 0) {
+        fputs("n/a", stdout);
+        return;
+    }
+    for (int k = 0; k < r->num_kernels; k++)
+        printf("%s%s x%d", k ? ", " : "", r->kernels[k].name, r->kernels[k].count);
+    if (r->num_kernels == 0)
+        fputs("none", stdout);
+}
+
 static void print_table(const bench_opts_t *o, const bench_result_t *r, int n, const char *name)
 {
-    char dev[32];
-    printf("model %s on %s, %d timed runs after %d warm-up, threads %s\n\n", name,
+    char dev[32], cpu[160];
+    cli_cpu_describe(cpu, sizeof cpu);
+    printf("model %s on %s, %d timed runs after %d warm-up, threads %s\n", name,
            cli_device_name(o->device, o->device_index, dev, sizeof dev), o->iters, o->warmup,
            o->threads ? "as given" : "library default");
+    printf("CPU: %s\n\n", cpu);
     printf("| precision | batch | median ms | p10 ms | p90 ms | images/s |\n");
     printf("|-----------|------:|----------:|-------:|-------:|---------:|\n");
     for (int i = 0; i < n; i++) {
@@ -240,6 +260,16 @@ static void print_table(const bench_opts_t *o, const bench_result_t *r, int n, c
             printf("| %-9s | %5d | %9.3f | %6.3f | %6.3f | %8.1f |\n", cli_precision_name(r[i].precision),
                    r[i].batch, r[i].median_ms, r[i].p10_ms, r[i].p90_ms, r[i].images_per_s);
     }
+    if (o->device != CNN_DEVICE_CPU)
+        return;
+    printf("\nConvolution kernels (oneDNN implementation, data type x layers):\n");
+    for (int i = 0; i < n; i++) {
+        if (r[i].error[0])
+            continue;
+        printf("  %s batch %d: ", cli_precision_name(r[i].precision), r[i].batch);
+        print_kernels(&r[i]);
+        putchar('\n');
+    }
 }
 
 static void print_json(const bench_opts_t *o, const bench_result_t *r, int n, const char *name)
@@ -248,6 +278,8 @@ static void print_json(const bench_opts_t *o, const bench_result_t *r, int n, co
     fputs("{\n  \"model\": ", stdout);
     cli_json_string(stdout, name);
     printf(",\n  \"device\": \"%s\"", cli_device_name(o->device, o->device_index, dev, sizeof dev));
+    printf(",\n  \"cpu_library\": \"oneDNN %s\",\n  \"cpu_isa\": \"%s\"", cnn_cpu_library_version(),
+           cnn_cpu_isa());
     printf(",\n  \"threads\": %d,\n  \"iters\": %d,\n  \"warmup\": %d,\n  \"results\": [", o->threads,
            o->iters, o->warmup);
     for (int i = 0; i < n; i++) {
@@ -259,6 +291,18 @@ static void print_json(const bench_opts_t *o, const bench_result_t *r, int n, co
         } else {
             printf("\"median_ms\": %.6f, \"p10_ms\": %.6f, \"p90_ms\": %.6f, \"images_per_s\": %.3f",
                    r[i].median_ms, r[i].p10_ms, r[i].p90_ms, r[i].images_per_s);
+            fputs(", \"conv_kernels\": ", stdout);
+            if (r[i].num_kernels < 0)
+                fputs("null", stdout);
+            for (int k = 0; k < r[i].num_kernels; k++) {
+                fputs(k ? ", " : "{", stdout);
+                cli_json_string(stdout, r[i].kernels[k].name);
+                printf(": %d", r[i].kernels[k].count);
+            }
+            if (r[i].num_kernels == 0)
+                fputs("{}", stdout);
+            else if (r[i].num_kernels > 0)
+                fputc('}', stdout);
         }
         putchar('}');
     }

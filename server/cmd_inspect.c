@@ -1,6 +1,7 @@
 /* `cnnserve inspect MODEL_DIR`: a per-layer table, like Keras' model.summary(). */
 #define _GNU_SOURCE /* getopt_long */
 #include "cli.h"
+#include "cli_kernels.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -11,12 +12,17 @@ static const char usage[] =
     "Usage: cnnserve inspect MODEL_DIR [options]\n"
     "\n"
     "Prints every layer of the loaded (rewritten) graph: name, operation with what\n"
-    "was fused into it, output shape, parameters and multiply-adds per image, then\n"
-    "totals and the peak activation memory for a batch.\n"
+    "was fused into it, output shape, parameters, multiply-adds per image and the CPU\n"
+    "kernel that computes it at the batch size and precision (oneDNN's implementation\n"
+    "name and data type, e.g. brg:avx512_core_bf16 bf16), then totals and the peak\n"
+    "activation memory for a batch. The first line names the instruction set oneDNN\n"
+    "dispatches to on this CPU.\n"
     "\n"
     "Options:\n"
-    "  --batch N    batch size for the activation memory figure (default 1)\n"
-    "  -h, --help   show this help\n";
+    "  --batch N        batch size for the kernels and the activation memory (default 1)\n"
+    "  --precision P    fp32 (default) or bf16: the kernels of a session in P\n"
+    "  --threads N      CPU threads of that session (default: library default)\n"
+    "  -h, --help       show this help\n";
 
 /* "1.23 G" style figure for large counts. */
 static const char *format_short(double v, char *buf, size_t size)
@@ -31,7 +37,21 @@ static const char *format_short(double v, char *buf, size_t size)
     return buf;
 }
 
-static void print_table(const cnn_model_t *model, int batch)
+/* The kernel column of layer i: "impl dtype", "-" (no step of its own), or
+ * "n/a" without a session. */
+static const char *kernel_of(cnn_session_t *s, int batch, size_t i, char *buf, size_t size)
+{
+    cnn_layer_impl_t li;
+    if (!s || cnn_session_layer_impl(s, batch, i, &li, NULL) != CNN_OK)
+        snprintf(buf, size, "n/a");
+    else if (!li.impl[0])
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%s %s", li.impl, li.dtype);
+    return buf;
+}
+
+static void print_table(const cnn_model_t *model, cnn_session_t *s, int batch)
 {
     const cnn_model_info_t *info = cnn_model_get_info(model);
     size_t n = cnn_model_layer_count(model);
@@ -44,10 +64,13 @@ static void print_table(const cnn_model_t *model, int batch)
         name_w = nw > name_w ? nw : name_w;
         op_w = ow > op_w ? ow : op_w;
     }
-    printf("Model: %s (%s), input %dx%dx%d, %d classes\n\n", info->name, info->architecture,
+    char cpu[160];
+    cli_cpu_describe(cpu, sizeof cpu);
+    printf("Model: %s (%s), input %dx%dx%d, %d classes\n", info->name, info->architecture,
            info->input_channels, info->input_height, info->input_width, info->num_classes);
-    int width = printf("%-*s  %-*s  %-16s  %13s  %15s\n", name_w, "Layer", op_w, "Op", "Output shape",
-                       "Params", "MACs") - 1;
+    printf("CPU: %s\n\n", cpu);
+    int width = printf("%-*s  %-*s  %-16s  %13s  %15s  %s\n", name_w, "Layer", op_w, "Op", "Output shape",
+                       "Params", "MACs", "Kernel") - 1;
     for (int i = 0; i < width; i++)
         putchar('=');
     putchar('\n');
@@ -56,7 +79,7 @@ static void print_table(const cnn_model_t *model, int batch)
         cnn_layer_info_t l;
         if (cnn_model_get_layer(model, i, &l) != CNN_OK)
             continue;
-        char op[160], shape[48], params[32], macs[32];
+        char op[160], shape[48], params[32], macs[32], kernel[96];
         if (l.fused && *l.fused)
             snprintf(op, sizeof op, "%s (+%s)", l.op, l.fused);
         else
@@ -65,8 +88,9 @@ static void print_table(const cnn_model_t *model, int batch)
             snprintf(shape, sizeof shape, "(%d)", l.c);
         else
             snprintf(shape, sizeof shape, "(%d, %d, %d)", l.c, l.h, l.w);
-        printf("%-*s  %-*s  %-16s  %13s  %15s\n", name_w, l.name, op_w, op, shape,
-               cli_format_count(l.params, params, sizeof params), cli_format_count(l.macs, macs, sizeof macs));
+        printf("%-*s  %-*s  %-16s  %13s  %15s  %s\n", name_w, l.name, op_w, op, shape,
+               cli_format_count(l.params, params, sizeof params), cli_format_count(l.macs, macs, sizeof macs),
+               kernel_of(s, batch, i, kernel, sizeof kernel));
         total_params += l.params;
         total_macs += l.macs;
     }
@@ -88,16 +112,28 @@ int cli_cmd_inspect(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"batch", required_argument, NULL, 'b'},
+        {"precision", required_argument, NULL, 'p'},
+        {"threads", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int batch = 1, c;
+    int batch = 1, threads = 0, c;
+    cnn_precision_t precision = CNN_PRECISION_FP32;
     cli_getopt_reset();
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
             if (!cli_parse_int(optarg, 1, 65536, &batch))
                 return cli_usage_error(CMD, "--batch needs a positive integer, not '%s'", optarg);
+            break;
+        case 'p':
+            if (!cli_parse_precision(optarg, &precision) ||
+                (precision != CNN_PRECISION_FP32 && precision != CNN_PRECISION_BF16))
+                return cli_usage_error(CMD, "--precision must be fp32 or bf16, not '%s'", optarg);
+            break;
+        case 't':
+            if (!cli_parse_int(optarg, 1, 4096, &threads))
+                return cli_usage_error(CMD, "--threads needs a positive integer, not '%s'", optarg);
             break;
         case 'h': fputs(usage, stdout); return CLI_EXIT_OK;
         default: return cli_bad_option(CMD, c, argv);
@@ -109,7 +145,17 @@ int cli_cmd_inspect(int argc, char **argv)
     cnn_error_t err;
     if (cnn_model_load(argv[optind], &model, &err) != CNN_OK)
         return cli_fail(CMD, "cannot load model %s: %s", argv[optind], err.message);
-    print_table(model, batch);
+    cnn_session_options_t so;
+    cnn_session_options_init(&so);
+    so.precision = precision;
+    so.max_batch = batch;
+    so.num_threads = threads;
+    cnn_session_t *s = NULL;
+    if (cnn_session_create(model, &so, &s, &err) != CNN_OK)
+        fprintf(stderr, "cnnserve inspect: no %s CPU session, so no kernels to show: %s\n",
+                cli_precision_name(precision), err.message);
+    print_table(model, s, batch);
+    cnn_session_free(s);
     cnn_model_free(model);
     return fflush(stdout) == 0 ? CLI_EXIT_OK : cli_fail(CMD, "cannot write the table");
 }

@@ -16,6 +16,7 @@ static const cli_command_t commands[] = {
     {"convert", cli_cmd_convert, "make a model directory from a zoo architecture and weights"},
     {"serve", cli_cmd_serve, "serve the models over HTTP (the default with no arguments)"},
     {"healthcheck", cli_cmd_healthcheck, "GET a URL, exit 0 on status 200 (container health checks)"},
+    {"version", cli_cmd_version, "show the version, the CPU's instruction set and precisions, CUDA"},
 };
 #define NUM_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -43,6 +43,11 @@ typedef struct cnn_backend_i {
                                 float *output, const cnn_backend_fetch_t *fetches, int num_fetches,
                                 cnn_error_t *err);
 
+    /* Optional: what computes node `node` (executed, not fused away) in the
+     * plan for `batch` images, building that plan if needed. */
+    cnn_status_t (*layer_impl)(cnn_backend_session_t *s, int batch, int node, cnn_layer_impl_t *out,
+                               cnn_error_t *err);
+
     void (*session_free)(cnn_backend_session_t *s);
 } cnn_backend_i;
 

@@ -193,3 +193,20 @@ cnn_status_t cnn_session_run_fetch(cnn_session_t *session, const float *input, i
     free(bf);
     return st;
 }
+
+cnn_status_t cnn_session_layer_impl(cnn_session_t *session, int batch, size_t layer, cnn_layer_impl_t *out,
+                                    cnn_error_t *err)
+{
+    if (!session || !out)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "session and out must not be NULL");
+    if (batch < 1 || batch > session->opts.max_batch)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "batch %d outside 1..%d", batch,
+                             session->opts.max_batch);
+    const cnn_model_t *m = session->model;
+    if (layer >= (size_t)m->num_layers)
+        return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "layer %zu outside 0..%d", layer, m->num_layers - 1);
+    if (!session->backend->layer_impl)
+        return cnn_error_set(err, CNN_E_UNSUPPORTED, "the %s backend does not describe its layers",
+                             session->backend->name);
+    return session->backend->layer_impl(session->impl, batch, m->layer_ids[layer], out, err);
+}

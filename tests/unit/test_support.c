@@ -1,9 +1,33 @@
 #define _POSIX_C_SOURCE 200809L
 #include "test_support.h"
 
+#include <stdbool.h>
+
+#include "cnn/cnn.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int cnn_test_main(int argc, char **argv, const char *name, const struct CMUnitTest *tests, size_t num_tests,
+                  const struct CMUnitTest *bf16_tests, size_t num_bf16_tests)
+{
+    bool bf16 = argc == 2 && strcmp(argv[1], "--bf16") == 0;
+    if (argc > 1 && !bf16) {
+        fprintf(stderr, "usage: %s [--bf16]\n", argv[0]);
+        return 2;
+    }
+    if (!bf16)
+        return _cmocka_run_group_tests(name, tests, num_tests, NULL, NULL);
+    cnn_error_t err;
+    if (cnn_precision_check(CNN_DEVICE_CPU, CNN_PRECISION_BF16, &err) != CNN_OK) {
+        printf("skipped: no AVX512_BF16/AMX (%s)\n", err.message);
+        return CNN_TEST_SKIP;
+    }
+    char group[128];
+    snprintf(group, sizeof group, "%s (bf16)", name);
+    return _cmocka_run_group_tests(group, bf16_tests, num_bf16_tests, NULL, NULL);
+}
 
 void cnn_test_fill_uniform(float *dst, size_t n, float lo, float hi, uint32_t seed)
 {

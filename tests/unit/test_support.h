@@ -8,6 +8,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+/* ctest's "skipped" (SKIP_RETURN_CODE of the unit.*_bf16 tests). */
+#define CNN_TEST_SKIP 77
+
+/* A test file's main: runs `tests`; with the single argument "--bf16" runs
+ * `bf16_tests` instead, unless this CPU cannot run bf16: then it prints
+ * "skipped: no AVX512_BF16/AMX" with the engine's reason and returns
+ * CNN_TEST_SKIP, so ctest reports the bf16 tests as skipped, never passed. */
+int cnn_test_main(int argc, char **argv, const char *name, const struct CMUnitTest *tests, size_t num_tests,
+                  const struct CMUnitTest *bf16_tests, size_t num_bf16_tests);
+
 /* Deterministic uniform floats in [lo, hi) from a xorshift seed. */
 void cnn_test_fill_uniform(float *dst, size_t n, float lo, float hi, uint32_t seed);
 

@@ -37,8 +37,9 @@ static cnn_status_t cpu_check_precision(cnn_precision_t precision, cnn_error_t *
                              "the CPU runs fp32 or bf16", precision == CNN_PRECISION_TF32 ? "tf32" : "fp16");
     if (precision == CNN_PRECISION_BF16 && !cnn_dnnl_cpu_has_bf16())
         return cnn_error_set(err, CNN_E_UNSUPPORTED,
-                             "bf16 precision needs a CPU with AVX-512 (AVX512-BF16 or AMX for speed); "
-                             "oneDNN reports this CPU as %s: use fp32", cnn_dnnl_cpu_isa_name());
+                             "bf16 precision needs a CPU that computes bf16 natively (AVX512_BF16 or AMX); "
+                             "no AVX512_BF16/AMX here (oneDNN dispatches to %s): use fp32",
+                             cnn_dnnl_cpu_isa_name());
     return CNN_OK;
 }
 
@@ -129,6 +130,28 @@ static cnn_status_t ensure_size(void **buf, size_t *size, size_t need, cnn_error
     return CNN_OK;
 }
 
+/* The plan for `batch` images, built on first use. */
+static cnn_status_t plan_get(cnn_backend_session_t *s, int batch, cnn_cpu_plan_t **out, cnn_error_t *err)
+{
+    cnn_status_t st = CNN_OK;
+    if (!s->plans[batch] && (st = cnn_cpu_plan_create(s, batch, &s->plans[batch], err)) != CNN_OK)
+        return st;
+    *out = s->plans[batch];
+    return CNN_OK;
+}
+
+static cnn_status_t cpu_layer_impl(cnn_backend_session_t *s, int batch, int node, cnn_layer_impl_t *out,
+                                   cnn_error_t *err)
+{
+    cnn_cpu_plan_t *p = NULL;
+    if (s->opts.num_threads > 0)
+        omp_set_num_threads(s->opts.num_threads);
+    cnn_status_t st = plan_get(s, batch, &p, err);
+    if (st == CNN_OK)
+        *out = p->node_impl[node];
+    return st;
+}
+
 static cnn_status_t cpu_session_run(cnn_backend_session_t *s, const float *input, int batch, float *output,
                                     const cnn_backend_fetch_t *fetches, int num_fetches, cnn_error_t *err)
 {
@@ -138,10 +161,10 @@ static cnn_status_t cpu_session_run(cnn_backend_session_t *s, const float *input
         return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "batch %d outside 1..%d", batch, s->opts.max_batch);
     if (s->opts.num_threads > 0)
         omp_set_num_threads(s->opts.num_threads);
-    cnn_status_t st = CNN_OK;
-    if (!s->plans[batch] && (st = cnn_cpu_plan_create(s, batch, &s->plans[batch], err)) != CNN_OK)
+    cnn_cpu_plan_t *p = NULL;
+    cnn_status_t st = plan_get(s, batch, &p, err);
+    if (st != CNN_OK)
         return st;
-    cnn_cpu_plan_t *p = s->plans[batch];
     st = ensure_size(&s->arena, &s->arena_size, p->arena_bytes, err);
     if (st == CNN_OK)
         st = ensure_size(&s->scratch, &s->scratch_size, p->scratch_bytes, err);
@@ -155,5 +178,6 @@ const cnn_backend_i cnn_backend_cpu = {
     .check_precision = cpu_check_precision,
     .session_create = cpu_session_create,
     .session_run = cpu_session_run,
+    .layer_impl = cpu_layer_impl,
     .session_free = cpu_session_free,
 };

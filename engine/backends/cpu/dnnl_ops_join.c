@@ -177,10 +177,10 @@ cnn_status_t cnn_cpu_build_flatten(cnn_cpu_build_t *b, const cnn_node_t *n)
     int head = b->p->node_view[in];
     int v;
     if (b->p->views[head].md.ndims == 2 || only_dense_reads(b->s->g, b->node)) {
-        v = cnn_cpu_view_alias(b, head, &b->p->views[head].md);
+        v = cnn_cpu_view_alias(b, head);
     } else {
         v = cnn_cpu_value_get_ndims(b, in, 2);
-        v = v < 0 ? v : cnn_cpu_view_alias(b, v, &b->p->views[v].md);
+        v = v < 0 ? v : cnn_cpu_view_alias(b, v);
     }
     if (v < 0)
         return (cnn_status_t)v;

@@ -2,32 +2,21 @@
  * per-op builders live in dnnl_ops_*.c. */
 #include "dnnl_plan.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "array_grow.h"
 #include "planner.h"
 
 #define CNN_CPU_ALIGN 64
-
-/* Makes room for element n of a growable array of `elem`-byte elements;
- * returns the (possibly moved) array, or NULL on OOM (arr is unchanged). */
-static void *grow(void *arr, int *cap, int n, size_t elem)
-{
-    if (n < *cap)
-        return arr;
-    int ncap = *cap ? *cap * 2 : 16;
-    void *p = realloc(arr, (size_t)ncap * elem);
-    if (p)
-        *cap = ncap;
-    return p;
-}
 
 /* New buffer of `size` bytes holding values readable until graph step
  * node_last; returns its index or a negative status. */
 static int buffer_new(cnn_cpu_build_t *b, cnn_cpu_buf_kind_t kind, size_t size, int node_last)
 {
     cnn_cpu_plan_t *p = b->p;
-    cnn_cpu_buffer_t *bufs = grow(p->bufs, &p->cap_bufs, p->num_bufs, sizeof *p->bufs);
+    cnn_cpu_buffer_t *bufs = cnn_array_grow(p->bufs, &p->cap_bufs, p->num_bufs, sizeof *p->bufs);
     if (!bufs)
         return cnn_error_set(b->err, CNN_E_NOMEM, "out of memory");
     p->bufs = bufs;
@@ -37,11 +26,13 @@ static int buffer_new(cnn_cpu_build_t *b, cnn_cpu_buf_kind_t kind, size_t size, 
 }
 
 /* New view of buffer `buf` with descriptor md, not chained to any value;
- * returns its index or a negative status. */
-static int view_new(cnn_cpu_build_t *b, const dnnl_memory_desc_t *md, int buf)
+ * returns its index or a negative status. md may point into p->views
+ * (it is copied before the array grows). */
+static int view_new(cnn_cpu_build_t *b, const dnnl_memory_desc_t *md_in, int buf)
 {
+    const dnnl_memory_desc_t md_copy = *md_in, *md = &md_copy;
     cnn_cpu_plan_t *p = b->p;
-    cnn_cpu_view_t *views = grow(p->views, &p->cap_views, p->num_views, sizeof *p->views);
+    cnn_cpu_view_t *views = cnn_array_grow(p->views, &p->cap_views, p->num_views, sizeof *p->views);
     if (!views)
         return cnn_error_set(b->err, CNN_E_NOMEM, "out of memory");
     p->views = views;
@@ -60,8 +51,9 @@ bool cnn_cpu_view_dies_here(const cnn_cpu_build_t *b, int v)
     return buf->kind == CNN_CPU_BUF_ARENA && buf->node_last <= b->node;
 }
 
-int cnn_cpu_view_output(cnn_cpu_build_t *b, const dnnl_memory_desc_t *md, int reuse)
+int cnn_cpu_view_output(cnn_cpu_build_t *b, const dnnl_memory_desc_t *md_in, int reuse)
 {
+    const dnnl_memory_desc_t md_copy = *md_in, *md = &md_copy; /* md_in may point into p->views */
     int node_last = b->s->last[b->node];
     if (reuse >= 0 && cnn_cpu_view_dies_here(b, reuse) &&
         dnnl_memory_desc_equal(&b->p->views[reuse].md, md)) {
@@ -74,12 +66,12 @@ int cnn_cpu_view_output(cnn_cpu_build_t *b, const dnnl_memory_desc_t *md, int re
     return buf < 0 ? buf : view_new(b, md, buf);
 }
 
-int cnn_cpu_view_alias(cnn_cpu_build_t *b, int v, const dnnl_memory_desc_t *md)
+int cnn_cpu_view_alias(cnn_cpu_build_t *b, int v)
 {
     cnn_cpu_buffer_t *buf = &b->p->bufs[b->p->views[v].buf];
     if (buf->node_last < b->s->last[b->node])
         buf->node_last = b->s->last[b->node];
-    return view_new(b, md, b->p->views[v].buf);
+    return view_new(b, &b->p->views[v].md, b->p->views[v].buf);
 }
 
 void cnn_cpu_value_set(cnn_cpu_build_t *b, int v)
@@ -109,8 +101,9 @@ static void value_dims(const cnn_cpu_build_t *b, int value, int ndims, dnnl_dim_
     }
 }
 
-int cnn_cpu_value_get(cnn_cpu_build_t *b, int value, const dnnl_memory_desc_t *md)
+int cnn_cpu_value_get(cnn_cpu_build_t *b, int value, const dnnl_memory_desc_t *md_in)
 {
+    const dnnl_memory_desc_t md_copy = *md_in, *md = &md_copy; /* md_in may point into p->views */
     cnn_cpu_plan_t *p = b->p;
     int src = -1;
     for (int v = p->node_view[value]; v >= 0; v = p->views[v].next) {
@@ -140,14 +133,14 @@ int cnn_cpu_value_get_ndims(cnn_cpu_build_t *b, int value, int ndims)
         if (p->views[v].md.ndims == ndims)
             return v;
     /* Reshaping is a free alias over a plain layout of the same bytes. */
-    const dnnl_memory_desc_t *hmd = &p->views[head].md;
-    dnnl_memory_desc_t plain = cnn_dnnl_md_plain(hmd->ndims, hmd->dims, hmd->data_type);
+    const dnnl_memory_desc_t hmd = p->views[head].md; /* a copy: value_get may move p->views */
+    dnnl_memory_desc_t plain = cnn_dnnl_md_plain(hmd.ndims, hmd.dims, hmd.data_type);
     int pv = cnn_cpu_value_get(b, value, &plain);
     if (pv < 0)
         return pv;
     dnnl_dim_t dims[4];
     value_dims(b, value, ndims, dims);
-    dnnl_memory_desc_t md = cnn_dnnl_md_plain(ndims, dims, hmd->data_type);
+    dnnl_memory_desc_t md = cnn_dnnl_md_plain(ndims, dims, hmd.data_type);
     int v = view_new(b, &md, p->views[pv].buf);
     if (v < 0)
         return v;
@@ -176,7 +169,7 @@ static void touch(cnn_cpu_plan_t *p, int buf)
 static cnn_status_t step_append(cnn_cpu_build_t *b, const cnn_cpu_step_t *step)
 {
     cnn_cpu_plan_t *p = b->p;
-    cnn_cpu_step_t *steps = grow(p->steps, &p->cap_steps, p->num_steps, sizeof *p->steps);
+    cnn_cpu_step_t *steps = cnn_array_grow(p->steps, &p->cap_steps, p->num_steps, sizeof *p->steps);
     if (!steps) {
         free(step->args);
         if (step->prim)
@@ -215,6 +208,25 @@ dnnl_status_t cnn_cpu_pd_create(cnn_cpu_build_t *b, dnnl_primitive_desc_t *pd, c
     return s;
 }
 
+/* Records what computes the current node: its main primitive, or a reorder
+ * when that is all the node needs. */
+static void impl_record(cnn_cpu_build_t *b, const_dnnl_primitive_desc_t pd)
+{
+    if (b->node >= b->s->g->num_nodes)
+        return;
+    cnn_layer_impl_t *li = &b->p->node_impl[b->node];
+    dnnl_primitive_kind_t kind = dnnl_undefined_primitive;
+    dnnl_primitive_desc_query(pd, dnnl_query_primitive_kind, 0, &kind);
+    if (kind == dnnl_reorder && li->impl[0])
+        return;
+    const char *name = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) != dnnl_success || !name)
+        name = "unknown";
+    const dnnl_memory_desc_t *dst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    snprintf(li->impl, sizeof li->impl, "%s", name);
+    snprintf(li->dtype, sizeof li->dtype, "%s", dst ? cnn_dnnl_type_name(dst->data_type) : "");
+}
+
 cnn_status_t cnn_cpu_step_primitive(cnn_cpu_build_t *b, const_dnnl_primitive_desc_t pd,
                                     const cnn_cpu_arg_t *args, int nargs)
 {
@@ -235,7 +247,7 @@ cnn_status_t cnn_cpu_step_primitive(cnn_cpu_build_t *b, const_dnnl_primitive_des
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     size_t ssize = smd ? dnnl_memory_desc_get_size(smd) : 0;
     if (ssize > 0) {
-        dnnl_memory_t *mems = grow(p->scratch_mems, &p->cap_scratch, p->num_scratch, sizeof *mems);
+        dnnl_memory_t *mems = cnn_array_grow(p->scratch_mems, &p->cap_scratch, p->num_scratch, sizeof *mems);
         if (!mems) {
             st = cnn_error_set(b->err, CNN_E_NOMEM, "out of memory");
             goto done;
@@ -248,6 +260,7 @@ cnn_status_t cnn_cpu_step_primitive(cnn_cpu_build_t *b, const_dnnl_primitive_des
             p->scratch_bytes = ssize;
     }
     CNN_DNNL_TRY(b->err, dnnl_primitive_create(&step.prim, pd));
+    impl_record(b, pd);
     return step_append(b, &step);
 done:
     free(step.args);
@@ -276,6 +289,8 @@ cnn_status_t cnn_cpu_step_loop(cnn_cpu_build_t *b, const cnn_cpu_loop_t *loop)
 {
     cnn_cpu_step_t step = {0};
     step.loop = *loop;
+    if (b->node < b->s->g->num_nodes)
+        b->p->node_impl[b->node] = (cnn_layer_impl_t){.impl = "loop", .dtype = "f32"};
     touch(b->p, b->p->views[loop->in_view].buf);
     touch(b->p, b->p->views[loop->out_view].buf);
     return step_append(b, &step);
@@ -298,7 +313,7 @@ static cnn_status_t build_input(cnn_cpu_build_t *b, const cnn_node_t *n)
 static cnn_status_t build_identity(cnn_cpu_build_t *b, const cnn_node_t *n)
 {
     int head = b->p->node_view[cnn_graph_resolve(b->s->g, n->inputs[0])];
-    int v = cnn_cpu_view_alias(b, head, &b->p->views[head].md);
+    int v = cnn_cpu_view_alias(b, head);
     if (v < 0)
         return (cnn_status_t)v;
     cnn_cpu_value_set(b, v);
@@ -389,7 +404,7 @@ cnn_status_t cnn_cpu_plan_create(cnn_backend_session_t *s, int batch, cnn_cpu_pl
     *out = NULL;
     size_t nn = (size_t)(g->num_nodes > 0 ? g->num_nodes : 1);
     if (!p || !(p->node_view = malloc(nn * sizeof *p->node_view)) ||
-        !(p->node_steps = calloc(nn, sizeof *p->node_steps))) {
+        !(p->node_steps = calloc(nn, sizeof *p->node_steps)) || !(p->node_impl = calloc(nn, sizeof *p->node_impl))) {
         st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");
         goto done;
     }
@@ -438,6 +453,7 @@ void cnn_cpu_plan_free(cnn_cpu_plan_t *p)
     free(p->scratch_mems);
     free(p->node_view);
     free(p->node_steps);
+    free(p->node_impl);
     free(p);
 }
 

@@ -80,6 +80,7 @@ typedef struct cnn_cpu_plan {
     int num_scratch, cap_scratch;
     int *node_view; /* primary view of each graph value, -1 if none */
     int *node_steps; /* steps that have run once each graph value is computed */
+    cnn_layer_impl_t *node_impl; /* what computes each graph node (its main primitive) */
     int out_view;   /* the caller's output array */
     size_t arena_bytes, scratch_bytes;
     void *bound_arena, *bound_scratch; /* what arena views point at now */
@@ -127,13 +128,17 @@ cnn_status_t cnn_cpu_fetch_copy(cnn_backend_session_t *s, cnn_cpu_plan_t *p, con
 /* Index-returning helpers below return the new index (>= 0) or a negative
  * cnn_status_t with err filled. */
 
+/* Views live in a growable array (p->views) that these helpers may move: keep
+ * view indices, never pointers into it, across them. A descriptor argument may
+ * point into p->views; it is copied before anything grows. */
+
 /* Fresh arena view for the output of the current node, or an in-place view
  * over `reuse` (a view index, -1 for none) when that buffer dies here and
  * the descriptor matches. */
 int cnn_cpu_view_output(cnn_cpu_build_t *b, const dnnl_memory_desc_t *md, int reuse);
-/* New view with descriptor md over view v's buffer (same bytes), holding the
+/* New view with view v's descriptor over its buffer (same bytes), holding the
  * current node's value. */
-int cnn_cpu_view_alias(cnn_cpu_build_t *b, int v, const dnnl_memory_desc_t *md);
+int cnn_cpu_view_alias(cnn_cpu_build_t *b, int v);
 /* True when view v's buffer is arena memory no later step reads. */
 bool cnn_cpu_view_dies_here(const cnn_cpu_build_t *b, int v);
 /* Makes v the primary view of the current node's value. */

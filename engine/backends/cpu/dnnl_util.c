@@ -1,5 +1,6 @@
 #include "dnnl_util.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *dnnl_status_name(dnnl_status_t s)
@@ -95,8 +96,32 @@ const char *cnn_dnnl_cpu_isa_name(void)
 
 bool cnn_dnnl_cpu_has_bf16(void)
 {
-    /* oneDNN 2.6 runs bf16 natively with AVX512-BF16/AMX and emulates it on
-     * plain AVX-512; below AVX-512 it has no bf16 kernels at all. */
-    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
-    return (isa & (unsigned)dnnl_cpu_isa_avx512_core) == (unsigned)dnnl_cpu_isa_avx512_core;
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(), bf16 = (unsigned)dnnl_cpu_isa_avx512_core_bf16;
+    return (isa & bf16) == bf16;
+}
+
+const char *cnn_dnnl_type_name(dnnl_data_type_t dt)
+{
+    switch (dt) {
+    case dnnl_f32: return "f32";
+    case dnnl_bf16: return "bf16";
+    case dnnl_f16: return "f16";
+    case dnnl_s8: return "s8";
+    case dnnl_u8: return "u8";
+    case dnnl_s32: return "s32";
+    default: return "?";
+    }
+}
+
+const char *cnn_cpu_isa(void)
+{
+    return cnn_dnnl_cpu_isa_name();
+}
+
+const char *cnn_cpu_library_version(void)
+{
+    static char version[32];
+    const dnnl_version_t *v = dnnl_version();
+    snprintf(version, sizeof version, "%d.%d.%d", v->major, v->minor, v->patch);
+    return version;
 }

@@ -34,9 +34,14 @@ dnnl_memory_desc_t cnn_dnnl_md_with_type(const dnnl_memory_desc_t *md, dnnl_data
 void cnn_dnnl_act_alg(cnn_act_t act, float alpha, float beta, dnnl_alg_kind_t *alg, float *alg_alpha,
                       float *alg_beta);
 
+/* "f32", "bf16", "f16", "s8", "u8", "s32", or "?" for other types. */
+const char *cnn_dnnl_type_name(dnnl_data_type_t dt);
+
 /* Name of the instruction set oneDNN dispatches to on this CPU ("avx2", ...). */
 const char *cnn_dnnl_cpu_isa_name(void);
-/* True when oneDNN can run bf16 convolutions on this CPU (AVX-512 or better). */
+/* True when this CPU computes bf16 natively (AVX512_BF16 or AMX, as oneDNN
+ * dispatches after any ONEDNN_MAX_CPU_ISA limit). Plain AVX-512 only emulates
+ * bf16, slower than fp32, so it does not count. */
 bool cnn_dnnl_cpu_has_bf16(void);
 
 #endif

@@ -179,6 +179,26 @@ typedef struct cnn_fetch {
 cnn_status_t cnn_session_run_fetch(cnn_session_t *session, const float *input, int batch, float *output,
                                    const cnn_fetch_t *fetches, size_t num_fetches, cnn_error_t *err);
 
+/* What computes one layer in a session's plan for a batch size. */
+typedef struct cnn_layer_impl {
+    char impl[64]; /* the backend's implementation name: oneDNN's ("brg:avx512_core_bf16",
+                      "jit:avx2", "gemm:jit", ...), "loop" for the engine's own kernels,
+                      "" for a layer that needs no step (a flatten or dropout aliases its input) */
+    char dtype[8]; /* data type it computes in: "f32", "bf16", "f16" ("" with impl "") */
+} cnn_layer_impl_t;
+
+/* Fills *out for layer `layer` (as cnn_model_get_layer) in the plan for `batch`
+ * images, building that plan first if no run has yet (as the first run would).
+ * CNN_E_UNSUPPORTED when the session's backend cannot tell. */
+cnn_status_t cnn_session_layer_impl(cnn_session_t *session, int batch, size_t layer, cnn_layer_impl_t *out,
+                                    cnn_error_t *err);
+
+/* The instruction set the CPU backend dispatches to on this machine, as oneDNN
+ * names it ("avx2", "avx512_core", "avx512_core_bf16", "avx512_core_amx", ...),
+ * after any ONEDNN_MAX_CPU_ISA limit, and oneDNN's version ("2.6.3"). */
+const char *cnn_cpu_isa(void);
+const char *cnn_cpu_library_version(void);
+
 #ifdef __cplusplus
 }
 #endif
