@@ -126,17 +126,7 @@ const char *cli_device_name(cnn_device_kind_t kind, int index, char *buf, size_t
 
 bool cli_parse_precision(const char *s, cnn_precision_t *out)
 {
-    if (strcmp(s, "fp32") == 0)
-        *out = CNN_PRECISION_FP32;
-    else if (strcmp(s, "bf16") == 0)
-        *out = CNN_PRECISION_BF16;
-    else if (strcmp(s, "tf32") == 0)
-        *out = CNN_PRECISION_TF32;
-    else if (strcmp(s, "fp16") == 0)
-        *out = CNN_PRECISION_FP16;
-    else
-        return false;
-    return true;
+    return cnn_precision_parse(s, out);
 }
 
 bool cli_parse_precision_list(const char *s, cnn_precision_t *out, int cap, int *n)
@@ -151,13 +141,7 @@ bool cli_parse_precision_list(const char *s, cnn_precision_t *out, int cap, int 
 
 const char *cli_precision_name(cnn_precision_t p)
 {
-    switch (p) {
-    case CNN_PRECISION_BF16: return "bf16";
-    case CNN_PRECISION_TF32: return "tf32";
-    case CNN_PRECISION_FP16: return "fp16";
-    case CNN_PRECISION_FP32: break;
-    }
-    return "fp32";
+    return cnn_precision_name(p);
 }
 
 cnn_status_t cli_read_file(const char *path, uint8_t **data, size_t *len, cnn_error_t *err)

@@ -53,8 +53,10 @@ static const char usage[] =
     "                           any origin; answers CORS preflights (default: off, OPTIONS 405)\n"
     "  --device D               cpu (default), cuda or cuda:N; without a usable GPU the\n"
     "                           server says so on stderr and serves on the CPU\n"
-    "  --precision P            fp32 (default), bf16 (CPU), tf32 or fp16 (CUDA; fp32 when\n"
-    "                           falling back to the CPU)\n"
+    "  --precision [MODEL=]P    fp32, bf16 (CPU), tf32 or fp16 (CUDA) for every model, or with\n"
+    "                           MODEL= for that model (repeatable; MODEL=P wins over P, which\n"
+    "                           wins over model.json's \"precision\", default fp32). A model whose\n"
+    "                           precision the device cannot run is served in fp32 (stderr says why)\n"
     "  -h, --help               show this help\n";
 
 enum {
@@ -97,6 +99,20 @@ typedef struct int_opt {
     int min, max;
     int *dst;
 } int_opt_t;
+
+/* --precision P (every model) or MODEL=P (one model); false when malformed. */
+static bool parse_precision(const char *arg, srv_config_t *cfg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq)
+        return (cfg->precision_given = cli_parse_precision(arg, &cfg->precision));
+    cnn_precision_t p;
+    if (eq == arg || !cli_parse_precision(eq + 1, &p) || cfg->num_precision_overrides == SRV_MAX_PRECISION_OVERRIDES)
+        return false;
+    cfg->precision_overrides[cfg->num_precision_overrides++] =
+        (srv_precision_override_t){.model = arg, .model_len = (size_t)(eq - arg), .precision = p};
+    return true;
+}
 
 static int parse_args(int argc, char **argv, srv_config_t *cfg)
 {
@@ -170,8 +186,9 @@ static int parse_args(int argc, char **argv, srv_config_t *cfg)
                 return cli_usage_error(CMD, "--device must be cpu, cuda or cuda:N, not '%s'", optarg);
             break;
         case OPT_PRECISION:
-            if (!cli_parse_precision(optarg, &cfg->precision))
-                return cli_usage_error(CMD, "--precision must be fp32, bf16, tf32 or fp16, not '%s'", optarg);
+            if (!parse_precision(optarg, cfg))
+                return cli_usage_error(CMD, "--precision needs [MODEL=]P with P fp32, bf16, tf32 or fp16 "
+                                       "(at most %d MODEL=P), not '%s'", SRV_MAX_PRECISION_OVERRIDES, optarg);
             break;
         case 'h': fputs(usage, stdout); return -1;
         default: return cli_bad_option(CMD, c, argv);
@@ -186,7 +203,8 @@ static int parse_args(int argc, char **argv, srv_config_t *cfg)
 }
 
 /* An unusable CUDA device is not fatal for a server: it says why on stderr
- * and serves on the CPU (in fp32 when a GPU-only precision was asked for). */
+ * and serves on the CPU (a model whose precision the CPU cannot run, such as
+ * fp16, then runs in fp32: see the model repository). */
 static void device_fallback(srv_config_t *cfg)
 {
     cnn_error_t err;
@@ -197,8 +215,6 @@ static void device_fallback(srv_config_t *cfg)
             cli_device_name(cfg->device, cfg->device_index, dev, sizeof dev), err.message);
     cfg->device = CNN_DEVICE_CPU;
     cfg->device_index = 0;
-    if (cfg->precision == CNN_PRECISION_TF32 || cfg->precision == CNN_PRECISION_FP16)
-        cfg->precision = CNN_PRECISION_FP32;
 }
 
 int cli_cmd_serve(int argc, char **argv)

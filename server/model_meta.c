@@ -3,6 +3,7 @@
 #include "model_repo.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static cJSON *int_array(const int *v, int n)
@@ -71,6 +72,12 @@ static cJSON *v1_meta(const srv_model_t *m)
     cJSON *batching = cJSON_AddObjectToObject(o, "batching");
     cJSON_AddNumberToObject(batching, "max_batch_size", m->max_batch_size);
     cJSON_AddNumberToObject(batching, "max_queue_delay_us", m->max_queue_delay_us);
+    char device[32];
+    snprintf(device, sizeof device, m->device == CNN_DEVICE_CPU ? "cpu" : "cuda:%d", m->device_index);
+    cJSON_AddStringToObject(o, "device", device);
+    cJSON_AddStringToObject(o, "precision", cnn_precision_name(m->precision));
+    if (m->requested_precision != m->precision)
+        cJSON_AddStringToObject(o, "requested_precision", cnn_precision_name(m->requested_precision));
     cJSON_AddItemToObject(o, "layers", layers_json(m));
     return o;
 }

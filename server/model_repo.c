@@ -1,6 +1,8 @@
 /* Loading a model repository directory. */
 #include "model_repo.h"
 
+#include "array_grow.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,22 +34,18 @@ static char **list_model_dirs(const char *dir, int *count, char *msg, size_t msg
             break;
         snprintf(path, len, "%s/%s/model.json", dir, e->d_name);
         struct stat st;
-        bool is_model = stat(path, &st) == 0 && S_ISREG(st.st_mode);
-        if (is_model && n == cap) {
-            cap = cap ? 2 * cap : 8;
-            char **grown = realloc(names, (size_t)cap * sizeof *names);
-            if (!grown) {
-                free(path);
-                break;
-            }
-            names = grown;
-        }
-        if (is_model) {
-            path[strlen(path) - strlen("/model.json")] = '\0';
-            names[n++] = path;
-        } else {
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
             free(path);
+            continue;
         }
+        char **grown = cnn_array_grow(names, &cap, n, sizeof *names);
+        if (!grown) {
+            free(path);
+            break;
+        }
+        names = grown;
+        path[strlen(path) - strlen("/model.json")] = '\0';
+        names[n++] = path;
     }
     closedir(d);
     if (n > 1)
@@ -94,8 +92,22 @@ static int model_threads(const srv_config_t *cfg, const cnn_model_t *model)
     return macs < SRV_SMALL_MODEL_MACS ? 1 : 0;
 }
 
+/* The precision model `name` runs in on `so`'s device: `want` when the device
+ * can run it, else fp32 with a line on stderr saying why. */
+static cnn_precision_t precision_usable(const char *name, const cnn_session_options_t *so, cnn_precision_t want)
+{
+    cnn_error_t err;
+    if (cnn_precision_check(so->device, want, &err) == CNN_OK)
+        return want;
+    char dev[32];
+    snprintf(dev, sizeof dev, so->device == CNN_DEVICE_CPU ? "the CPU" : "cuda:%d", so->device_index);
+    fprintf(stderr, "cnnserve serve: model %s: %s precision is not available on %s (%s); serving it in fp32\n",
+            name, cnn_precision_name(want), dev, err.message);
+    return CNN_PRECISION_FP32;
+}
+
 /* A model the GPU cannot run (an unsupported layer, too little memory) is
- * served on the CPU in fp32 rather than not at all; stderr says so. */
+ * served on the CPU rather than not at all; stderr says so. */
 static cnn_status_t session_create(srv_model_t *m, cnn_session_options_t *so, const char *dir, cnn_error_t *err)
 {
     cnn_status_t st = cnn_session_create(m->model, so, &m->session, err);
@@ -105,7 +117,7 @@ static cnn_status_t session_create(srv_model_t *m, cnn_session_options_t *so, co
             so->device_index, err->message);
     so->device = CNN_DEVICE_CPU;
     so->device_index = 0;
-    so->precision = CNN_PRECISION_FP32;
+    so->precision = precision_usable(m->name, so, m->requested_precision);
     return cnn_session_create(m->model, so, &m->session, err);
 }
 
@@ -133,19 +145,39 @@ static bool model_load(const char *dir, const srv_config_t *cfg, srv_model_t *m)
     so.num_threads = model_threads(cfg, m->model);
     so.device = cfg->device;
     so.device_index = cfg->device_index;
-    so.precision = cfg->precision;
     if (!m->name || !m->dir || m->name[0] == '\0') {
         fprintf(stderr, "cnnserve serve: skipping model %s: no name\n", dir);
-    } else if (session_create(m, &so, dir, &err) != CNN_OK) {
+        model_free(m);
+        return false;
+    }
+    m->requested_precision = srv_config_precision_for(cfg, m->name, m->info->precision);
+    so.precision = precision_usable(m->name, &so, m->requested_precision);
+    if (session_create(m, &so, dir, &err) != CNN_OK) {
         fprintf(stderr, "cnnserve serve: skipping model %s: cannot create a session: %s\n", dir,
                 err.message);
-    } else if (!srv_model_meta_build(m)) {
-        fprintf(stderr, "cnnserve serve: skipping model %s: out of memory\n", dir);
-    } else {
-        return true;
+        model_free(m);
+        return false;
     }
-    model_free(m);
-    return false;
+    m->precision = so.precision;
+    m->device = so.device;
+    m->device_index = so.device_index;
+    if (!srv_model_meta_build(m)) {
+        fprintf(stderr, "cnnserve serve: skipping model %s: out of memory\n", dir);
+        model_free(m);
+        return false;
+    }
+    return true;
+}
+
+/* Warns about each --precision MODEL=P that names no loaded model. */
+static void warn_unused_overrides(const srv_config_t *cfg, const srv_model_repo_t *repo)
+{
+    for (int i = 0; i < cfg->num_precision_overrides; i++) {
+        const srv_precision_override_t *o = &cfg->precision_overrides[i];
+        if (!srv_model_repo_find(repo, o->model, o->model_len))
+            fprintf(stderr, "cnnserve serve: --precision %.*s=%s: no model of that name is loaded\n",
+                    (int)o->model_len, o->model, cnn_precision_name(o->precision));
+    }
 }
 
 bool srv_model_repo_load(const srv_config_t *cfg, srv_model_repo_t *repo, char *msg, size_t msg_size)
@@ -166,8 +198,8 @@ bool srv_model_repo_load(const srv_config_t *cfg, srv_model_repo_t *repo, char *
             continue;
         }
         m->index = repo->count++;
-        fprintf(stderr, "cnnserve serve: loaded model %s from %s (batch %d, delay %d us)\n", m->name,
-                m->dir, m->max_batch_size, m->max_queue_delay_us);
+        fprintf(stderr, "cnnserve serve: loaded model %s from %s (batch %d, delay %d us, %s)\n", m->name,
+                m->dir, m->max_batch_size, m->max_queue_delay_us, cnn_precision_name(m->precision));
     }
     for (int i = 0; i < n; i++)
         free(dirs[i]);
@@ -177,6 +209,7 @@ bool srv_model_repo_load(const srv_config_t *cfg, srv_model_repo_t *repo, char *
         srv_model_repo_free(repo);
         return false;
     }
+    warn_unused_overrides(cfg, repo);
     const char *want = cfg->default_model ? cfg->default_model : "lenet5-fashion";
     const srv_model_t *def = srv_model_repo_find(repo, want, strlen(want));
     if (!def && cfg->default_model) {

@@ -18,6 +18,10 @@ typedef struct srv_model {
     size_t output_size;  /* floats per image out */
     int max_batch_size;  /* the batcher's and the session's */
     int max_queue_delay_us;
+    cnn_precision_t precision;           /* what the session runs in */
+    cnn_precision_t requested_precision; /* what the flags or model.json asked for */
+    cnn_device_kind_t device;            /* where the session runs */
+    int device_index;
     cnn_session_t *session; /* used by the inference worker thread only */
     char *meta_json;     /* GET /v1/models/{m} body */
     char *meta_v2_json;  /* GET /v2/models/{m} body */
@@ -33,8 +37,10 @@ typedef struct srv_model_repo {
 } srv_model_repo_t;
 
 /* Loads every subdirectory of cfg->models_dir that holds a model.json (others
- * are ignored), with the batching overrides of cfg, and makes one CPU fp32
- * session per model (cfg->engine_threads). A model directory that fails to
+ * are ignored), with the batching and precision overrides of cfg, and makes
+ * one session per model on cfg's device (cfg->engine_threads). A precision the
+ * device cannot run, and a model the GPU cannot run, fall back (to fp32, to the
+ * CPU) with a line on stderr. A model directory that fails to
  * load is logged to stderr and skipped, so one broken model does not take the
  * others down; two models with the same name: the second is skipped.
  * Fails (false, msg filled) when the directory cannot be read, when no model

@@ -1,6 +1,8 @@
 /* Defaults of `cnnserve serve`. */
 #include "serve_config.h"
 
+#include <string.h>
+
 void srv_config_init(srv_config_t *cfg)
 {
     *cfg = (srv_config_t){
@@ -24,6 +26,19 @@ void srv_config_init(srv_config_t *cfg)
         .cors_origin = NULL,
         .device = CNN_DEVICE_CPU,
         .device_index = 0,
+        .precision_given = false,
         .precision = CNN_PRECISION_FP32,
+        .num_precision_overrides = 0,
     };
+}
+
+cnn_precision_t srv_config_precision_for(const srv_config_t *cfg, const char *name, cnn_precision_t model_default)
+{
+    size_t len = strlen(name);
+    for (int i = cfg->num_precision_overrides - 1; i >= 0; i--) {
+        const srv_precision_override_t *o = &cfg->precision_overrides[i];
+        if (o->model_len == len && memcmp(o->model, name, len) == 0)
+            return o->precision;
+    }
+    return cfg->precision_given ? cfg->precision : model_default;
 }

@@ -4,8 +4,18 @@
 
 #include "cnn/cnn.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* --precision MODEL=P: model `model[0..model_len)` runs in `precision`. */
+typedef struct srv_precision_override {
+    const char *model;
+    size_t model_len;
+    cnn_precision_t precision;
+} srv_precision_override_t;
+
+#define SRV_MAX_PRECISION_OVERRIDES 64
 
 typedef struct srv_config {
     const char *models_dir;    /* model repository: one model directory per subdirectory */
@@ -28,10 +38,17 @@ typedef struct srv_config {
     const char *cors_origin;   /* --cors-origin: "*" or one origin; NULL: no CORS headers */
     cnn_device_kind_t device;  /* where models run (CPU if the CUDA device is unusable) */
     int device_index;
+    bool precision_given;      /* --precision P: every model runs in P (else its model.json's) */
     cnn_precision_t precision;
+    srv_precision_override_t precision_overrides[SRV_MAX_PRECISION_OVERRIDES]; /* --precision MODEL=P */
+    int num_precision_overrides;
 } srv_config_t;
 
 /* The defaults `cnnserve serve` documents (models_dir NULL: found by the caller). */
 void srv_config_init(srv_config_t *cfg);
+
+/* The precision model `name` is asked to run in: its --precision NAME=P, else
+ * --precision P, else `model_default` (its model.json's). */
+cnn_precision_t srv_config_precision_for(const srv_config_t *cfg, const char *name, cnn_precision_t model_default);
 
 #endif

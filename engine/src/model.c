@@ -123,6 +123,7 @@ static cnn_status_t describe(cnn_model_t *m, cnn_error_t *err)
     info->preprocess = m->config.preprocess;
     info->max_batch_size = m->config.max_batch_size;
     info->max_queue_delay_us = m->config.max_queue_delay_us;
+    info->precision = m->config.precision;
 
     m->layer_ids = malloc((size_t)(g->num_nodes > 0 ? g->num_nodes : 1) * sizeof *m->layer_ids);
     if (!m->layer_ids)

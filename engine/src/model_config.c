@@ -317,6 +317,15 @@ static cnn_status_t parse_batching(const cJSON *root, cnn_model_config_t *cfg, c
                    &cfg->max_queue_delay_us, err);
 }
 
+static cnn_status_t parse_precision(const cJSON *root, cnn_model_config_t *cfg, cnn_error_t *err)
+{
+    const char *name = "fp32";
+    cnn_status_t status = get_string(root, "precision", "precision", &name, err);
+    if (status == CNN_OK && !cnn_precision_parse(name, &cfg->precision))
+        status = cnn_error_set(err, CNN_E_FORMAT, "precision must be fp32, bf16, tf32 or fp16, not '%.40s'", name);
+    return status;
+}
+
 static cnn_status_t parse_name(const cJSON *root, const char *default_name, cnn_model_config_t *cfg,
                                cnn_error_t *err)
 {
@@ -336,7 +345,7 @@ cnn_status_t cnn_model_config_parse(const char *json, size_t len, const char *de
                                     cnn_model_config_t *out, cnn_error_t *err)
 {
     static const char *const keys[] = {"name", "input", "architecture", "preprocessing",
-                                       "labels", "batching", NULL};
+                                       "labels", "batching", "precision", NULL};
     memset(out, 0, sizeof *out);
     if (!json)
         return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "no model config text");
@@ -366,6 +375,7 @@ cnn_status_t cnn_model_config_parse(const char *json, size_t len, const char *de
                                       err)) != CNN_OK ||
         (status = parse_labels(root, out, err)) != CNN_OK ||
         (status = parse_batching(root, out, err)) != CNN_OK ||
+        (status = parse_precision(root, out, err)) != CNN_OK ||
         (status = parse_name(root, default_name, out, err)) != CNN_OK)
         goto fail;
     cJSON_Delete(root);
@@ -426,7 +436,9 @@ char *cnn_model_config_to_json(const cnn_model_config_t *cfg)
               add_floats(pre, "mean", p->mean, all_equal(p->mean, channels) ? 1 : channels) &&
               add_floats(pre, "std", p->std, all_equal(p->std, channels) ? 1 : channels) &&
               cJSON_AddNumberToObject(batch, "max_batch_size", cfg->max_batch_size) &&
-              cJSON_AddNumberToObject(batch, "max_queue_delay_us", cfg->max_queue_delay_us);
+              cJSON_AddNumberToObject(batch, "max_queue_delay_us", cfg->max_queue_delay_us) &&
+              (cfg->precision == CNN_PRECISION_FP32 ||
+               cJSON_AddStringToObject(root, "precision", cnn_precision_name(cfg->precision)));
     if (ok && cfg->labels) {
         cJSON *labels = cJSON_CreateStringArray((const char *const *)cfg->labels, cfg->num_labels);
         ok = labels && cJSON_AddItemToObject(root, "labels", labels);

@@ -7,12 +7,15 @@
  *   "preprocessing": {"color": "grayscale", "resize_shorter": 0,
  *                     "scale": 0.00392156862745098, "mean": [0.0], "std": [1.0]},
  *   "labels": ["T-shirt/top", ...],
- *   "batching": {"max_batch_size": 8, "max_queue_delay_us": 2000}
+ *   "batching": {"max_batch_size": 8, "max_queue_delay_us": 2000},
+ *   "precision": "fp32"
  * }
  * "architecture" is either a zoo architecture ("zoo" + options) or a whole
  * network in the graph form ({"graph": {...}}, see graph_json.h). Everything
  * else defaults from the zoo architecture, or for a graph from its input node
- * (pixels / 255, grayscale for 1 channel, RGB for 3). Unknown keys are
+ * (pixels / 255, grayscale for 1 channel, RGB for 3). "precision" (fp32,
+ * bf16 on the CPU, tf32 or fp16 on CUDA; default fp32) is what a server runs
+ * the model in unless told otherwise. Unknown keys are
  * rejected so typos do not pass silently.
  */
 #ifndef CNN_MODEL_CONFIG_H
@@ -32,6 +35,7 @@ typedef struct cnn_model_config {
     int num_labels;
     int max_batch_size;
     int max_queue_delay_us;
+    cnn_precision_t precision;
 } cnn_model_config_t;
 
 /* Parses model.json text. `default_name` (the directory name) is used when

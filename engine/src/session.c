@@ -40,9 +40,33 @@ static cnn_status_t backend_for(cnn_device_kind_t device, const cnn_backend_i **
     return cnn_error_set(err, CNN_E_INVALID_ARGUMENT, "unknown device kind %d", (int)device);
 }
 
+static const char *const PRECISION_NAMES[] = {
+    [CNN_PRECISION_FP32] = "fp32",
+    [CNN_PRECISION_BF16] = "bf16",
+    [CNN_PRECISION_TF32] = "tf32",
+    [CNN_PRECISION_FP16] = "fp16",
+};
+#define NUM_PRECISIONS (sizeof PRECISION_NAMES / sizeof PRECISION_NAMES[0])
+
 static bool precision_known(cnn_precision_t p)
 {
-    return p == CNN_PRECISION_FP32 || p == CNN_PRECISION_BF16 || p == CNN_PRECISION_TF32 || p == CNN_PRECISION_FP16;
+    return (unsigned)p < NUM_PRECISIONS;
+}
+
+const char *cnn_precision_name(cnn_precision_t precision)
+{
+    return precision_known(precision) ? PRECISION_NAMES[precision] : "unknown";
+}
+
+bool cnn_precision_parse(const char *name, cnn_precision_t *out)
+{
+    for (size_t i = 0; name && i < NUM_PRECISIONS; i++) {
+        if (strcmp(name, PRECISION_NAMES[i]) == 0) {
+            *out = (cnn_precision_t)i;
+            return true;
+        }
+    }
+    return false;
 }
 
 cnn_status_t cnn_device_check(cnn_device_kind_t device, int index, cnn_error_t *err)

@@ -82,11 +82,12 @@ def header_bomb_png():
 class Server:
     """A `cnnserve serve` process on a free loopback port."""
 
-    def __init__(self, models_dir, *flags, wait_ready=True):
+    def __init__(self, models_dir, *flags, wait_ready=True, env=None):
         self.started = time.time()
         self.proc = subprocess.Popen(
             [CNNSERVE, "serve", "--models", models_dir, "--port", "0", *flags],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env=None if env is None else {**os.environ, **env})
         self.log = []
         self.port = None
         ready = threading.Event()
@@ -162,6 +163,7 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.reader.join(5)
+        self.proc.stderr.close()
         return self.proc.returncode
 
 
@@ -717,6 +719,99 @@ class LifecycleTest(unittest.TestCase):
                             "".join(server.log))
         finally:
             self.assertEqual(server.stop(), 0)
+
+
+def cpu_runs_bf16(env=None):
+    """True when `cnnserve version` lists bf16 among the CPU's precisions."""
+    out = subprocess.run([CNNSERVE, "version", "--json"], check=True, capture_output=True, text=True,
+                         env=None if env is None else {**os.environ, **env}).stdout
+    return "bf16" in json.loads(out)["cpu"]["precisions"]
+
+
+class PrecisionTest(unittest.TestCase):
+    """model.json's "precision", --precision P and --precision MODEL=P, the
+    precision in use in /v1/models/{m}, and the fp32 fallback (logged) on a
+    CPU without native bf16 (oneDNN limited to AVX2)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="cnnserve-precision-")
+        for name in ("lenet5-fashion", "resnet-fashion"):
+            shutil.copytree(os.path.join(ROOT, "models", name), os.path.join(cls.tmp, name))
+        config = os.path.join(cls.tmp, "lenet5-fashion", "model.json")
+        with open(config) as f:
+            doc = json.load(f)
+        doc["precision"] = "bf16"
+        with open(config, "w") as f:
+            json.dump(doc, f)
+        cls.png_path = os.path.join(MODEL, "samples", "0_ankle_boot.png")
+        cls.ref = classify_cli([cls.png_path])[cls.png_path]["top_k"]
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def precisions(self, server):
+        """{model: (precision, requested_precision or None)} from /v1/models/{m}."""
+        out = {}
+        for name in ("lenet5-fashion", "resnet-fashion"):
+            status, _, data = server.request("GET", f"/v1/models/{name}")
+            self.assertEqual(status, 200, data)
+            doc = json.loads(data)
+            self.assertEqual(doc["device"], "cpu")
+            out[name] = (doc["precision"], doc.get("requested_precision"))
+        return out
+
+    def expect(self, requested, bf16):
+        """What /v1/models shows for a requested precision on this CPU."""
+        if requested == "bf16" and not bf16:
+            return ("fp32", "bf16")
+        return (requested, None)
+
+    def assert_classifies(self, server, model):
+        status, _, data = server.request("POST", f"/v1/models/{model}/classify?top_k=3", read(self.png_path),
+                                         {"Content-Type": "image/png"})
+        self.assertEqual(status, 200, data)
+        pred = json.loads(data)["results"][0]["predictions"][0]
+        if model == "lenet5-fashion":
+            self.assertEqual(pred["class"], self.ref[0]["class"])
+            self.assertAlmostEqual(pred["probability"], self.ref[0]["probability"], delta=0.02)
+
+    def check(self, flags, want, env=None):
+        bf16 = cpu_runs_bf16(env)
+        server = Server(self.tmp, *flags, env=env)
+        try:
+            got = self.precisions(server)
+            for model, requested in want.items():
+                self.assertEqual(got[model], self.expect(requested, bf16), (flags, env, got))
+                self.assert_classifies(server, model)
+                fell_back = any(f"model {model}: bf16 precision is not available" in line and
+                                "serving it in fp32" in line for line in server.log)
+                self.assertEqual(fell_back, requested == "bf16" and not bf16, "".join(server.log))
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_model_json_precision(self):
+        self.check([], {"lenet5-fashion": "bf16", "resnet-fashion": "fp32"})
+
+    def test_flags_override_model_json(self):
+        self.check(["--precision", "fp32", "--precision", "resnet-fashion=bf16"],
+                   {"lenet5-fashion": "fp32", "resnet-fashion": "bf16"})
+        self.check(["--precision", "bf16", "--precision", "lenet5-fashion=fp32"],
+                   {"lenet5-fashion": "fp32", "resnet-fashion": "bf16"})
+
+    def test_fallback_without_native_bf16(self):
+        """oneDNN limited to AVX2 has no bf16: logged, served in fp32, and
+        /v1/models/{m} says what was asked and what runs."""
+        self.check(["--precision", "resnet-fashion=bf16"], {"lenet5-fashion": "bf16", "resnet-fashion": "bf16"},
+                   env={"ONEDNN_MAX_CPU_ISA": "AVX2"})
+
+    def test_bad_precision_flags(self):
+        for flag in ("int8", "=bf16", "lenet5-fashion=", "lenet5-fashion=bf15"):
+            p = subprocess.run([CNNSERVE, "serve", "--models", self.tmp, "--port", "0", "--precision", flag],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 2, (flag, p.stderr))
+            self.assertIn("--precision", p.stderr)
 
 
 if __name__ == "__main__":

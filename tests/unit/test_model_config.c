@@ -45,6 +45,7 @@ static void test_defaults_from_zoo(void **state)
     assert_int_equal(cfg.num_labels, 0);
     assert_int_equal(cfg.max_batch_size, 8);
     assert_int_equal(cfg.max_queue_delay_us, 2000);
+    assert_int_equal(cfg.precision, CNN_PRECISION_FP32);
     cnn_model_config_free(&cfg);
 
     /* Without a directory name the architecture names the model. */
@@ -62,7 +63,8 @@ static const char *FULL =
     "  \"preprocessing\": {\"color\": \"rgb\", \"resize_shorter\": 36, \"scale\": 0.00392156862745098,\n"
     "                    \"mean\": [0.485, 0.456, 0.406], \"std\": [0.229, 0.224, 0.225]},\n"
     "  \"labels\": [\"cat\", \"dog\", \"bird\"],\n"
-    "  \"batching\": {\"max_batch_size\": 32, \"max_queue_delay_us\": 0}\n"
+    "  \"batching\": {\"max_batch_size\": 32, \"max_queue_delay_us\": 0},\n"
+    "  \"precision\": \"bf16\"\n"
     "}\n";
 
 static void check_full(const cnn_model_config_t *cfg)
@@ -83,6 +85,7 @@ static void check_full(const cnn_model_config_t *cfg)
     assert_string_equal(cfg->labels[2], "bird");
     assert_int_equal(cfg->max_batch_size, 32);
     assert_int_equal(cfg->max_queue_delay_us, 0);
+    assert_int_equal(cfg->precision, CNN_PRECISION_BF16);
 }
 
 static void test_full_config_and_round_trip(void **state)
@@ -197,6 +200,8 @@ static void test_rejects_bad_values(void **state)
     expect_bad(ARCH "\"batching\": {\"max_batch_size\": 0}}", CNN_E_FORMAT, "batching.max_batch_size");
     expect_bad(ARCH "\"batching\": {\"max_queue_delay_us\": -1}}", CNN_E_FORMAT,
                "batching.max_queue_delay_us");
+    expect_bad(ARCH "\"precision\": \"int8\"}", CNN_E_FORMAT, "precision must be fp32, bf16, tf32 or fp16");
+    expect_bad(ARCH "\"precision\": 16}", CNN_E_FORMAT, "precision must be a string");
     expect_bad(ARCH "\"name\": \"my model\"}", CNN_E_FORMAT, "name 'my model'");
     expect_bad(ARCH "\"name\": \"..\"}", CNN_E_FORMAT, "name '..'");
     expect_bad(ARCH "\"name\": 3}", CNN_E_FORMAT, "name must be a string");

@@ -49,6 +49,11 @@ typedef enum cnn_precision {
     CNN_PRECISION_FP16,     /* CUDA: fp16 storage (NHWC), fp32 accumulation */
 } cnn_precision_t;
 
+/* "fp32", "bf16", "tf32", "fp16". */
+const char *cnn_precision_name(cnn_precision_t precision);
+/* Parses one of those names into *out; false (and *out unchanged) otherwise. */
+bool cnn_precision_parse(const char *name, cnn_precision_t *out);
+
 typedef enum cnn_device_kind {
     CNN_DEVICE_CPU = 0,
     CNN_DEVICE_CUDA,
@@ -81,6 +86,7 @@ typedef struct cnn_model_info {
     cnn_preprocess_t preprocess;
     int max_batch_size;
     int max_queue_delay_us;
+    cnn_precision_t precision; /* model.json's "precision" (default fp32); a server may override it */
 } cnn_model_info_t;
 
 /* One layer of the (rewritten) graph, as shown by `cnnserve inspect`. */
