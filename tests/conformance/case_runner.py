@@ -27,12 +27,23 @@ def classify_logits(cnnserve, model_dir, npy, *flags, env=None):
     return np.array([r["logits"] for r in results], dtype=np.float64)
 
 
-def main(description, cases, check_case, print_rows, default_seed, prefix, setup=None):
+SKIP = 77  # ctest's SKIP_RETURN_CODE for the conformance tests
+
+
+def cpu_precisions(cnnserve):
+    """(precisions the CPU backend runs here, why bf16 is not among them)."""
+    cpu = json.loads(run([cnnserve, "version", "--json"]))["cpu"]
+    return cpu["precisions"], cpu.get("bf16_unavailable", "")
+
+
+def main(description, cases, check_case, print_rows, default_seed, prefix, setup=None, precisions=None):
     """A suite's command line: --cnnserve PATH [--case NAME ...] [--list]
-    [--keep DIR] [--seed N] [--threads N]. Runs check_case(name, cnnserve,
-    workdir, seed) for each chosen case (it returns (rows, failures); a
-    RuntimeError counts as the case's failure), then print_rows(rows).
-    `setup(args)` runs first when given. Returns the exit status."""
+    [--keep DIR] [--seed N] [--threads N] [--precision P (one of `precisions`,
+    when given)]. Runs check_case(name, cnnserve, workdir, seed) for each
+    chosen case (it returns (rows, failures); a RuntimeError counts as the
+    case's failure), then print_rows(rows). `setup(args)` runs first when
+    given. With --precision bf16 on a CPU without native bf16 it prints
+    "skipped: no AVX512_BF16/AMX" and returns SKIP. Returns the exit status."""
     ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cnnserve", help="path to the cnnserve binary")
     ap.add_argument("--case", action="append", choices=sorted(cases), help="run only these cases (repeatable)")
@@ -40,12 +51,19 @@ def main(description, cases, check_case, print_rows, default_seed, prefix, setup
     ap.add_argument("--keep", help="work in this directory and keep it (default: a temporary one)")
     ap.add_argument("--seed", type=int, default=default_seed)
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    if precisions:
+        ap.add_argument("--precision", choices=precisions, default=precisions[0], help="cnnserve's precision")
     args = ap.parse_args()
     if args.list:
         print("\n".join(cases))
         return 0
     if not args.cnnserve:
         ap.error("--cnnserve is required")
+    if precisions and args.precision == "bf16":
+        have, why = cpu_precisions(args.cnnserve)
+        if "bf16" not in have:
+            print(f"skipped: no AVX512_BF16/AMX ({why})")
+            return SKIP
     import torch  # only once a case runs: --list works without it
     torch.set_num_threads(args.threads)
     if setup:
