@@ -1,6 +1,8 @@
 /* The request's image list: type checks by magic bytes and limits. */
 #include "image_list.h"
 
+#include "array_grow.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,14 +82,10 @@ bool srv_image_list_add(srv_image_list_t *list, const srv_body_limits_t *limits,
     size_t total = len > SIZE_MAX - list->total_bytes ? SIZE_MAX : list->total_bytes + len;
     if (!srv_image_list_check_limits(limits, list->count + 1, total, err))
         return false;
-    if (list->count == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 4;
-        srv_image_t *items = realloc(list->items, cap * sizeof *items);
-        if (!items)
-            return srv_error_set(err, 500, "out of memory for %zu images", cap);
-        list->items = items;
-        list->cap = cap;
-    }
+    srv_image_t *items = cnn_array_grow_size(list->items, &list->cap, list->count, sizeof *items);
+    if (!items)
+        return srv_error_set(err, 500, "out of memory for %zu images", list->count + 1);
+    list->items = items;
     srv_image_t *im = &list->items[list->count++];
     im->bytes = bytes;
     im->len = len;

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* open_memstream */
 #include "metrics.h"
 
+#include "array_grow.h"
 #include "proc_stats.h"
 #include "prom_text.h"
 
@@ -184,14 +185,12 @@ static void count_request(slot_t *s, const char *route, int code)
             s->reqs[i].n++;
             return;
         }
-    if (s->n_reqs == s->cap_reqs) {
-        int cap = s->cap_reqs ? s->cap_reqs * 2 : 16;
-        req_series_t *grown = cap <= MAX_REQUEST_SERIES ? realloc(s->reqs, (size_t)cap * sizeof *grown) : NULL;
-        if (!grown)
-            return;
-        s->reqs = grown;
-        s->cap_reqs = cap;
-    }
+    if (s->n_reqs == MAX_REQUEST_SERIES)
+        return;
+    req_series_t *grown = cnn_array_grow(s->reqs, &s->cap_reqs, s->n_reqs, sizeof *grown);
+    if (!grown)
+        return;
+    s->reqs = grown;
     s->reqs[s->n_reqs++] = (req_series_t){route, code, 1};
 }
 

@@ -4,6 +4,7 @@
  * kernel, bias; gamma, beta, moving_mean, moving_variance). */
 #include "keras_internal.h"
 
+#include "array_grow.h"
 #include "status.h"
 
 #include <stdio.h>
@@ -41,14 +42,10 @@ static bool name_taken(const tools_keras_ctx_t *ctx, const char *name)
 
 const char *tools_keras_claim_name(tools_keras_ctx_t *ctx, const char *base)
 {
-    if (ctx->num_names == ctx->cap_names) {
-        int cap = ctx->cap_names ? 2 * ctx->cap_names : 64;
-        char **grown = realloc(ctx->names, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        ctx->names = grown;
-        ctx->cap_names = cap;
-    }
+    char **grown = cnn_array_grow(ctx->names, &ctx->cap_names, ctx->num_names, sizeof *grown);
+    if (!grown)
+        return NULL;
+    ctx->names = grown;
     size_t len = strlen(base) + 16;
     char *name = malloc(len);
     if (!name)

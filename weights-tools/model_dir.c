@@ -1,6 +1,7 @@
 /* File helpers for writing model directories (see model_dir.h). */
 #include "model_dir.h"
 
+#include "array_grow.h"
 #include "cli.h"
 #include "status.h"
 
@@ -163,7 +164,7 @@ cnn_status_t tools_labels_read(const char *path, char ***labels, int *n, cnn_err
     if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
         p += 3;
     char **list = NULL;
-    int count = 0;
+    int count = 0, cap = 0;
     for (int line = 1; p < end; line++) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         char *stop = nl ? nl : end;
@@ -174,7 +175,7 @@ cnn_status_t tools_labels_read(const char *path, char ***labels, int *n, cnn_err
             st = cnn_error_set(err, CNN_E_FORMAT, "%s: line %d is empty", path, line);
             break;
         }
-        char **grown = realloc(list, (size_t)(count + 1) * sizeof *list);
+        char **grown = cnn_array_grow(list, &cap, count, sizeof *list);
         if (!grown || !(grown[count] = strdup(p))) {
             list = grown ? grown : list;
             st = cnn_error_set(err, CNN_E_NOMEM, "out of memory");

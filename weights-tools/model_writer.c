@@ -1,6 +1,7 @@
 /* The importers' model writer (see model_writer.h). */
 #include "model_writer.h"
 
+#include "array_grow.h"
 #include "model_config.h"
 #include "model_dir.h"
 #include "safetensors_write.h"
@@ -85,14 +86,10 @@ cnn_status_t tools_writer_add_tensor(tools_model_writer_t *w, const char *name, 
             return cnn_error_set(err, CNN_E_SHAPE, "tensor '%.200s': bad size", name);
         count *= (size_t)dims[d];
     }
-    if (w->num_tensors == w->cap_tensors) {
-        int cap = w->cap_tensors ? 2 * w->cap_tensors : 32;
-        tools_tensor_t *grown = realloc(w->tensors, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return cnn_error_set(err, CNN_E_NOMEM, "out of memory");
-        w->tensors = grown;
-        w->cap_tensors = cap;
-    }
+    tools_tensor_t *grown = cnn_array_grow(w->tensors, &w->cap_tensors, w->num_tensors, sizeof *grown);
+    if (!grown)
+        return cnn_error_set(err, CNN_E_NOMEM, "out of memory");
+    w->tensors = grown;
     tools_tensor_t *t = &w->tensors[w->num_tensors];
     memset(t, 0, sizeof *t);
     t->name = strdup(name);

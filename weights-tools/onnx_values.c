@@ -3,6 +3,8 @@
  * that name the node being mapped. */
 #include "onnx_internal.h"
 
+#include "array_grow.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,15 +90,12 @@ cnn_status_t tools_onnx_define(tools_onnx_ctx_t *c, const char *name, tools_onnx
     tools_onnx_table_get(&c->values, name, &dup);
     if (dup) {
         st = tools_onnx_fail(c, CNN_E_FORMAT, "tensor '%.100s' is defined twice", name);
-    } else if (c->num_owned == c->cap_owned) {
-        size_t cap = c->cap_owned ? c->cap_owned * 2 : 64;
-        tools_onnx_value_t **grown = realloc(c->owned, cap * sizeof *grown);
+    } else {
+        tools_onnx_value_t **grown = cnn_array_grow_size(c->owned, &c->cap_owned, c->num_owned, sizeof *grown);
         if (!grown)
             st = cnn_error_set(c->err, CNN_E_NOMEM, "out of memory");
-        else {
+        else
             c->owned = grown;
-            c->cap_owned = cap;
-        }
     }
     if (st == CNN_OK)
         st = tools_onnx_table_put(&c->values, name, v, c->err);

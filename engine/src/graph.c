@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array_grow.h"
 #include "status.h"
 
 static const char *const op_names[CNN_OP_COUNT] = {
@@ -107,14 +108,10 @@ static int node_append(cnn_graph_t *g, const char *name, cnn_op_t op, const int 
             return fail(g, CNN_E_INVALID_ARGUMENT, name, "input refers to no earlier layer");
     if (g->num_nodes == INT_MAX - 1)
         return fail(g, CNN_E_NOMEM, name, "too many layers");
-    if (g->num_nodes == g->cap_nodes) {
-        int cap = g->cap_nodes ? g->cap_nodes * 2 : 32;
-        cnn_node_t *grown = realloc(g->nodes, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return fail(g, CNN_E_NOMEM, name, "out of memory");
-        g->nodes = grown;
-        g->cap_nodes = cap;
-    }
+    cnn_node_t *grown = cnn_array_grow(g->nodes, &g->cap_nodes, g->num_nodes, sizeof *grown);
+    if (!grown)
+        return fail(g, CNN_E_NOMEM, name, "out of memory");
+    g->nodes = grown;
     cnn_node_t *n = &g->nodes[g->num_nodes];
     memset(n, 0, sizeof *n);
     n->name = strdup(name);

@@ -1,5 +1,6 @@
 /* Graph IR: shape inference, builder errors, SAME padding, arena planning, rewrites. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +251,46 @@ static void test_peak_activation_bytes(void **state)
     cnn_graph_free(g);
 }
 
+/* Builders read earlier nodes while appending: with enough nodes to cross
+ * several capacities (and, under CNN_MOVE_ON_GROW, a move on every append),
+ * every node keeps its name, inputs, shape and weights. */
+static void test_nodes_survive_growth(void **state)
+{
+    (void)state;
+    enum { BLOCKS = 100 };
+    cnn_graph_t *g = cnn_graph_new();
+    int x = cnn_graph_add_input(g, "x", 4, 6, 6);
+    char name[32];
+    for (int i = 0; i < BLOCKS; i++) {
+        cnn_conv_params_t p = conv_params(4, 3, 1, 1);
+        snprintf(name, sizeof name, "conv%d", i);
+        int c = cnn_graph_add_conv2d(g, name, x, &p);
+        snprintf(name, sizeof name, "relu%d", i);
+        int r = cnn_graph_add_unary(g, name, CNN_OP_RELU, c);
+        snprintf(name, sizeof name, "add%d", i);
+        x = cnn_graph_add_add(g, name, r, x);
+        assert_true(x > 0);
+        assert_true(cnn_graph_add_unary(g, name, CNN_OP_RELU, x) < 0); /* duplicate: nothing appended */
+    }
+    int pool = cnn_graph_add_global_avg_pool(g, "pool", x);
+    assert_int_equal(pool, 1 + 3 * BLOCKS);
+    assert_int_equal(g->nodes[pool].out.c, 4);
+    for (int i = 0; i < BLOCKS; i++) {
+        const cnn_node_t *c = &g->nodes[1 + 3 * i], *r = &g->nodes[2 + 3 * i], *a = &g->nodes[3 + 3 * i];
+        snprintf(name, sizeof name, "conv%d.weight", i);
+        assert_string_equal(c->w[CNN_W_WEIGHT]->name, name);
+        assert_int_equal(c->inputs[0], 3 * i);
+        assert_int_equal(r->inputs[0], 1 + 3 * i);
+        assert_int_equal(r->out.h, 6);
+        snprintf(name, sizeof name, "add%d", i);
+        assert_string_equal(a->name, name);
+        assert_int_equal(a->inputs[0], 2 + 3 * i);
+        assert_int_equal(a->inputs[1], 3 * i);
+        assert_int_equal(a->out.c, 4);
+    }
+    cnn_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_rewrite_folds_bn_into_dense),
         cmocka_unit_test(test_rewrite_keeps_shared_bn),
         cmocka_unit_test(test_peak_activation_bytes),
+        cmocka_unit_test(test_nodes_survive_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

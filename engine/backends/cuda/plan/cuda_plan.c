@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array_grow.h"
 #include "planner.h"
 #include "status.h"
 
@@ -123,14 +124,10 @@ bool cnn_cu_supports_node(const cnn_graph_t *g, const cnn_node_t *n, cnn_precisi
 /* Appends an arena buffer of `bytes` first used at step `first`; returns its index or -1 on OOM. */
 static int buffer_new(cnn_cu_plan_t *p, size_t bytes, int first)
 {
-    if (p->num_bufs == p->cap_bufs) {
-        int cap = p->cap_bufs ? p->cap_bufs * 2 : 32;
-        cnn_cu_buffer_t *b = realloc(p->bufs, (size_t)cap * sizeof *b);
-        if (!b)
-            return -1;
-        p->bufs = b;
-        p->cap_bufs = cap;
-    }
+    cnn_cu_buffer_t *b = cnn_array_grow(p->bufs, &p->cap_bufs, p->num_bufs, sizeof *b);
+    if (!b)
+        return -1;
+    p->bufs = b;
     p->bufs[p->num_bufs] = (cnn_cu_buffer_t){.bytes = bytes, .offset = 0, .first = first, .last = first};
     return p->num_bufs++;
 }
