@@ -26,7 +26,9 @@ static const char usage[] =
     "                     (default fp32,bf16 on the CPU, fp32,tf32,fp16 on CUDA)\n"
     "  --device D         cpu (default), cuda or cuda:N\n"
     "  --iters N          timed runs per configuration (default 20)\n"
-    "  --warmup N         untimed runs first (default 3)\n"
+    "  --warmup N         untimed runs first, at least (default 10)\n"
+    "  --warmup-ms MS     and at least this long (default 500): the first runs after a\n"
+    "                     plan is built are slower (oneDNN's kernels, caches, clocks)\n"
     "  --threads N        CPU threads (default: library default)\n"
     "  --json             print JSON instead of a table\n"
     "  -h, --help         show this help\n";
@@ -39,7 +41,7 @@ typedef struct bench_opts {
     bool precisions_given;
     cnn_device_kind_t device;
     int device_index;
-    int iters, warmup, threads;
+    int iters, warmup, warmup_ms, threads;
     bool json;
 } bench_opts_t;
 
@@ -57,6 +59,7 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
     static const struct option longopts[] = {
         {"batch", required_argument, NULL, 'b'}, {"precision", required_argument, NULL, 'p'},
         {"iters", required_argument, NULL, 'i'}, {"warmup", required_argument, NULL, 'w'},
+        {"warmup-ms", required_argument, NULL, 'W'},
         {"threads", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
         {"device", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -69,7 +72,8 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
     o->precisions[1] = CNN_PRECISION_BF16;
     o->num_precisions = 2;
     o->iters = 20;
-    o->warmup = 3;
+    o->warmup = 10;
+    o->warmup_ms = 500;
     cli_getopt_reset();
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -94,6 +98,10 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
         case 'w':
             if (!cli_parse_int(optarg, 0, 1000000, &o->warmup))
                 return cli_usage_error(CMD, "--warmup needs a non-negative integer, not '%s'", optarg);
+            break;
+        case 'W':
+            if (!cli_parse_int(optarg, 0, 3600 * 1000, &o->warmup_ms))
+                return cli_usage_error(CMD, "--warmup-ms needs a non-negative integer, not '%s'", optarg);
             break;
         case 't':
             if (!cli_parse_int(optarg, 1, 4096, &o->threads))
@@ -157,7 +165,11 @@ static void bench_one(const bench_opts_t *o, cnn_session_t *s, const float *in, 
     cnn_error_t err;
     bool tty = isatty(STDERR_FILENO);
     const char *prec = cli_precision_name(r->precision);
-    for (int i = 0; i < o->warmup + o->iters; i++) {
+    /* Warm-up: at least o->warmup runs and at least o->warmup_ms. */
+    double warm_until = now_ms() + o->warmup_ms;
+    int warm = 0, timed = 0;
+    while (timed < o->iters) {
+        bool warming = warm < o->warmup || now_ms() < warm_until;
         double t0 = now_ms();
         if (cnn_session_run(s, in, r->batch, out, &err) != CNN_OK) {
             snprintf(r->error, sizeof r->error, "%s", err.message);
@@ -166,12 +178,13 @@ static void bench_one(const bench_opts_t *o, cnn_session_t *s, const float *in, 
             return;
         }
         double dt = now_ms() - t0;
-        if (i >= o->warmup)
-            times[i - o->warmup] = dt;
+        if (warming)
+            warm++;
+        else
+            times[timed++] = dt;
         if (tty)
-            fprintf(stderr, "\rbench %s batch %d: %s %d/%d (%.2f ms)   ", prec, r->batch,
-                    i < o->warmup ? "warm-up" : "run", i < o->warmup ? i + 1 : i + 1 - o->warmup,
-                    i < o->warmup ? o->warmup : o->iters, dt);
+            fprintf(stderr, "\rbench %s batch %d: %s %d (%.2f ms)   ", prec, r->batch,
+                    warming ? "warm-up run" : "timed run", warming ? warm : timed, dt);
     }
     qsort(times, (size_t)o->iters, sizeof *times, compare_double);
     r->median_ms = quantile(times, o->iters, 0.5);
@@ -247,8 +260,8 @@ static void print_table(const bench_opts_t *o, const bench_result_t *r, int n, c
 {
     char dev[32], cpu[160];
     cli_cpu_describe(cpu, sizeof cpu);
-    printf("model %s on %s, %d timed runs after %d warm-up, threads %s\n", name,
-           cli_device_name(o->device, o->device_index, dev, sizeof dev), o->iters, o->warmup,
+    printf("model %s on %s, %d timed runs after >= %d warm-up runs and >= %d ms, threads %s\n", name,
+           cli_device_name(o->device, o->device_index, dev, sizeof dev), o->iters, o->warmup, o->warmup_ms,
            o->threads ? "as given" : "library default");
     printf("CPU: %s\n\n", cpu);
     printf("| precision | batch | median ms | p10 ms | p90 ms | images/s |\n");
@@ -280,8 +293,8 @@ static void print_json(const bench_opts_t *o, const bench_result_t *r, int n, co
     printf(",\n  \"device\": \"%s\"", cli_device_name(o->device, o->device_index, dev, sizeof dev));
     printf(",\n  \"cpu_library\": \"oneDNN %s\",\n  \"cpu_isa\": \"%s\"", cnn_cpu_library_version(),
            cnn_cpu_isa());
-    printf(",\n  \"threads\": %d,\n  \"iters\": %d,\n  \"warmup\": %d,\n  \"results\": [", o->threads,
-           o->iters, o->warmup);
+    printf(",\n  \"threads\": %d,\n  \"iters\": %d,\n  \"warmup\": %d,\n  \"warmup_ms\": %d,\n  \"results\": [",
+           o->threads, o->iters, o->warmup, o->warmup_ms);
     for (int i = 0; i < n; i++) {
         printf("%s\n    {\"precision\": \"%s\", \"batch\": %d, ", i ? "," : "",
                cli_precision_name(r[i].precision), r[i].batch);

@@ -9,23 +9,29 @@
 # --rounds rounds and the table shows the median over rounds, so drift in the
 # machine's speed (shared cores) hits both alike.
 #
-#   tests/bench/bench_cpu.sh [--models lenet5,resnet18] [--reps 10] [--warmup 2]
-#                            [--rounds 3] [--batch 1,8] [--threads 2] [--width-divisor 1]
-#                            [--build build] [--out tests/bench/out]
+# Every peer warms up for at least --warmup runs and --warmup-ms milliseconds per
+# batch size before it is timed: the first runs after a model is set up are slower
+# (kernel JIT, caches, and oneDNN's bf16 gemm took 5-10x longer for its first
+# ~5 runs in a process), so short warm-ups made bf16 look slower than fp32.
+#
+#   tests/bench/bench_cpu.sh [--models lenet5,resnet18] [--reps 10] [--warmup 10]
+#                            [--warmup-ms 500] [--rounds 3] [--batch 1,8] [--threads 2]
+#                            [--width-divisor 1] [--build build] [--out tests/bench/out]
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-models="" reps=10 warmup=2 rounds=3 batch="1,8" threads=2 divisor=1
+models="" reps=10 warmup=10 warmup_ms=500 rounds=3 batch="1,8" threads=2 divisor=1
 build="$root/build" out="$here/out"
 python=/usr/bin/python3 # Debian's, which has torch
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --models) models="$2"; shift 2 ;;
     --reps) reps="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
+    --warmup-ms) warmup_ms="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --batch) batch="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
@@ -58,7 +64,8 @@ bench_model() {
   rm -rf "$d" && mkdir -p "$d" || return 1
   echo "== $arch" >&2
   "$python" "$here/bench_torch.py" --arch "$arch" --width-divisor "$divisor" --out "$d" \
-    --batch "$batch" --reps "$reps" --warmup "$warmup" --threads "$threads" > "$d/torch.json" || return 1
+    --batch "$batch" --reps "$reps" --warmup "$warmup" --warmup-ms "$warmup_ms" --threads "$threads" \
+    > "$d/torch.json" || return 1
   "$cnnserve" convert --arch "$arch" --name "$arch" --width-divisor "$divisor" \
     --weights "$d/weights.safetensors" --out "$d/model" >&2 || return 1
   # Exit status 1 with JSON still written means some configuration failed.
@@ -70,10 +77,10 @@ print("%d,%d,%d" % (i["channels"], i["height"], i["width"]))' "$d/model/model.js
     echo "-- $arch round $r/$rounds" >&2
     # Exit status 1 with JSON still written means some configuration failed.
     "$cnnserve" bench "$d/model" --batch "$batch" --precision fp32,bf16 --iters "$reps" \
-      --warmup "$warmup" --threads "$threads" --json > "$d/cnnserve.$r.json" ||
+      --warmup "$warmup" --warmup-ms "$warmup_ms" --threads "$threads" --json > "$d/cnnserve.$r.json" ||
       echo "bench_cpu: cnnserve bench reported failures for $arch (see $d/cnnserve.$r.json)" >&2
     node "$here/bench_ort.js" --model "$d/model.onnx" --shape "$shape" --batch "$batch" \
-      --reps "$reps" --warmup "$warmup" --threads "$threads" > "$d/ort.$r.json" || return 1
+      --reps "$reps" --warmup "$warmup" --warmup-ms "$warmup_ms" --threads "$threads" > "$d/ort.$r.json" || return 1
   done
 }
 
@@ -87,6 +94,6 @@ for arch in "${archs[@]}"; do
 done
 
 echo >&2
-echo "Threads: $threads; $reps timed runs after $warmup warm-up; cnnserve and ORT: median of $rounds alternating rounds; width divisor $divisor; $(nproc) CPUs."
+echo "Threads: $threads; $reps timed runs after >= $warmup warm-up runs and >= $warmup_ms ms; cnnserve and ORT: median of $rounds alternating rounds; width divisor $divisor; $(nproc) CPUs."
 echo
 "$python" "$here/bench_report.py" --out "$out" --models "$models" --batch "$batch"

@@ -2,7 +2,8 @@
 // Benchmark helper: times ONNX Runtime (CPU, onnxruntime-node) on an ONNX file.
 //
 //   node bench_ort.js --model model.onnx --shape 3,224,224 [--batch 1,8]
-//                     [--reps 10] [--warmup 2] [--threads 2]
+//                     [--reps 10] [--warmup 10] [--warmup-ms 500] [--threads 2]
+// Warm-up: at least --warmup runs and at least --warmup-ms milliseconds.
 //
 // Prints JSON on stdout: {"model", "threads", "reps", "ort_version",
 // "results": [{"batch", "median_ms", "p10_ms", "p90_ms", "images_per_s"}]}.
@@ -13,7 +14,7 @@ const path = require('path');
 const ort = require(path.join(__dirname, 'node_modules', 'onnxruntime-node'));
 
 function parseArgs(argv) {
-  const opts = { batch: '1,8', reps: 10, warmup: 2, threads: 2 };
+  const opts = { batch: '1,8', reps: 10, warmup: 10, 'warmup-ms': 500, threads: 2 };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
     if (!(key in opts) && key !== 'model' && key !== 'shape') throw new Error(`unknown option ${argv[i]}`);
@@ -27,6 +28,7 @@ function parseArgs(argv) {
     batches: String(opts.batch).split(',').map(Number),
     reps: Number(opts.reps),
     warmup: Number(opts.warmup),
+    warmupMs: Number(opts['warmup-ms']),
     threads: Number(opts.threads),
   };
 }
@@ -48,11 +50,14 @@ async function timeBatch(session, opts, batch) {
   }
   const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [batch, ...opts.shape]) };
   const times = [];
-  for (let i = 0; i < opts.warmup + opts.reps; i++) {
+  const warmUntil = Date.now() + opts.warmupMs;
+  let warm = 0;
+  while (times.length < opts.reps) {
+    const warming = warm < opts.warmup || Date.now() < warmUntil;
     const t0 = process.hrtime.bigint();
     await session.run(feeds);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (i >= opts.warmup) times.push(ms);
+    if (warming) warm++; else times.push(ms);
   }
   times.sort((a, b) => a - b);
   const median = quantile(times, 0.5);

@@ -32,15 +32,20 @@ def quantile(sorted_v, q):
     return sorted_v[lo] + (pos - lo) * (sorted_v[lo + 1] - sorted_v[lo])
 
 
-def time_model(model, shape, batch, reps, warmup):
+def time_model(model, shape, batch, reps, warmup, warmup_ms):
+    """Timings after a warm-up of at least `warmup` runs and `warmup_ms` ms."""
     x = torch.randn((batch,) + tuple(shape), generator=torch.Generator().manual_seed(batch))
     times = []
+    warm, warm_until = 0, time.perf_counter() + warmup_ms / 1e3
     with torch.no_grad():
-        for i in range(warmup + reps):
+        while len(times) < reps:
+            warming = warm < warmup or time.perf_counter() < warm_until
             t0 = time.perf_counter()
             model(x)
             dt = (time.perf_counter() - t0) * 1e3
-            if i >= warmup:
+            if warming:
+                warm += 1
+            else:
                 times.append(dt)
     times.sort()
     median = statistics.median(times)
@@ -56,7 +61,8 @@ def main():
     ap.add_argument("--out", required=True, help="directory for weights.safetensors and model.onnx")
     ap.add_argument("--batch", default="1,8", help="comma-separated batch sizes")
     ap.add_argument("--reps", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--warmup-ms", type=int, default=500)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -74,7 +80,7 @@ def main():
 
     results = []
     for b in [int(v) for v in args.batch.split(",")]:
-        r = time_model(model, shape, b, args.reps, args.warmup)
+        r = time_model(model, shape, b, args.reps, args.warmup, args.warmup_ms)
         print(f"[torch] {args.arch} batch {b}: median {r['median_ms']:.3f} ms, "
               f"{r['images_per_s']:.1f} images/s", file=sys.stderr, flush=True)
         results.append(r)

@@ -7,6 +7,7 @@ against PyTorch), inspect, bench, and the exit codes of failures.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,10 +28,20 @@ LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shir
           "Ankle boot"]
 
 
-def run(*args):
+def run(*args, env=None):
     p = subprocess.run([CNNSERVE, *args], capture_output=True, text=True, timeout=120,
-                       env=dict(os.environ, OMP_NUM_THREADS="2"))
+                       env=dict(os.environ, OMP_NUM_THREADS="2", **(env or {})))
     return p.returncode, p.stdout, p.stderr
+
+
+AVX2_ONLY = {"ONEDNN_MAX_CPU_ISA": "AVX2"}  # oneDNN as on a CPU without AVX-512
+
+
+def cpu_info(env=None):
+    """`cnnserve version --json`'s "cpu" object."""
+    rc, out, err = run("version", "--json", env=env)
+    assert rc == 0, err
+    return json.loads(out)["cpu"]
 
 
 class CliTest(unittest.TestCase):
@@ -183,22 +194,66 @@ class CliTest(unittest.TestCase):
         self.assertIn("Peak activation memory, batch 4", out)
         self.assertIn("features.0", out)
 
+    def conv_kernels(self, *flags, env=None):
+        """(the ISA inspect names, the kernel column of every conv2d row)."""
+        rc, out, err = run("inspect", self.model, *flags, env=env)
+        self.assertEqual(rc, 0, err)
+        isa = re.search(r"^CPU: oneDNN [\d.]+, ISA (\w+), precisions ", out, re.M).group(1)
+        rows = [line for line in out.splitlines() if " conv2d " in line]
+        self.assertEqual(len(rows), 3, out)  # LeNet-5's three convolutions
+        return isa, [re.search(r"(\S+ (?:f32|bf16))$", r).group(1) for r in rows]
+
+    def test_inspect_shows_isa_and_kernels(self):
+        """The ISA oneDNN dispatches to and each convolution's implementation,
+        per precision and ISA (ONEDNN_MAX_CPU_ISA=AVX2 as on an AVX2-only CPU)."""
+        cpu = cpu_info()
+        isa, kernels = self.conv_kernels()
+        self.assertEqual(isa, cpu["isa"])
+        self.assertTrue(all(k.endswith(" f32") for k in kernels), kernels)
+        if "bf16" in cpu["precisions"]:
+            _, kernels = self.conv_kernels("--precision", "bf16", "--batch", "8")
+            self.assertTrue(all(k.endswith(" bf16") and ("avx512_core_bf16" in k or "amx" in k) for k in kernels),
+                            kernels)
+        isa, kernels = self.conv_kernels(env=AVX2_ONLY)
+        self.assertEqual(isa, "avx2")
+        self.assertTrue(all("avx2" in k and k.endswith(" f32") for k in kernels), kernels)
+        rc, out, err = run("inspect", self.model, "--precision", "bf16", env=AVX2_ONLY)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("no AVX512_BF16/AMX", err)
+        self.assertTrue(all(line.endswith("n/a") for line in out.splitlines() if " conv2d " in line), out)
+        self.assertEqual(run("inspect", self.model, "--precision", "fp16")[0], 2)
+
+    def test_version(self):
+        rc, out, err = run("version")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"^cnnserve \d+\.\d+\.\d+\ncpu: oneDNN [\d.]+, ISA \w+, precisions fp32")
+        cpu = cpu_info(AVX2_ONLY)
+        self.assertEqual((cpu["isa"], cpu["precisions"]), ("avx2", ["fp32"]))
+        self.assertIn("no AVX512_BF16/AMX", cpu["bf16_unavailable"])
+
     def test_bench_json(self):
         rc, out, err = run("bench", self.model, "--batch", "1,2", "--precision", "fp32", "--iters", "3",
                            "--warmup", "1", "--threads", "1", "--json")
         self.assertEqual(rc, 0, err)
         doc = json.loads(out)
         self.assertEqual([(r["precision"], r["batch"]) for r in doc["results"]], [("fp32", 1), ("fp32", 2)])
+        self.assertEqual(doc["cpu_isa"], cpu_info()["isa"])
         for r in doc["results"]:
             self.assertLessEqual(r["p10_ms"], r["median_ms"])
             self.assertLessEqual(r["median_ms"], r["p90_ms"])
             self.assertGreater(r["images_per_s"], 0)
+            self.assertEqual(sum(r["conv_kernels"].values()), 3, r)  # LeNet-5's three convolutions
+            self.assertTrue(all(k.endswith(" f32") for k in r["conv_kernels"]), r)
+        rc, out, err = run("bench", self.model, "--batch", "2", "--iters", "2", "--warmup", "1", "--warmup-ms", "0")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"CPU: oneDNN [\d.]+, ISA \w+")
+        self.assertIn("Convolution kernels", out)
         self.assertEqual(run("bench", self.model, "--batch", "1,x")[0], 2)
 
     def test_help_and_usage(self):
         rc, out, _ = run("help")
         self.assertEqual(rc, 0)
-        for cmd in ("classify", "inspect", "bench", "convert", "serve", "healthcheck"):
+        for cmd in ("classify", "inspect", "bench", "convert", "serve", "healthcheck", "version"):
             self.assertIn(cmd, out)
             rc, out2, _ = run(cmd, "--help")
             self.assertEqual(rc, 0)

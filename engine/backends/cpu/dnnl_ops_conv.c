@@ -1,7 +1,9 @@
 /* Convolution and inner product (dense) with fused bias, residual sum and
- * activation. In bf16 mode src/weights/dst are bf16 where oneDNN implements
- * the layer in bf16, else that layer stays fp32. */
+ * activation. In bf16 mode src/weights/dst are bf16 where oneDNN has a
+ * native bf16 kernel for the layer, else that layer stays fp32. */
 #include "dnnl_plan.h"
+
+#include <string.h>
 
 enum { KEY_WEIGHTS = 0, KEY_BIAS = 1 };
 
@@ -96,6 +98,26 @@ static int residual_dst(cnn_cpu_build_t *b, const cnn_node_t *n, const dnnl_memo
     return st != CNN_OK ? st : dv;
 }
 
+/* Creates the primitive descriptor of `desc` into *pd. A bf16 one is kept
+ * only when oneDNN runs it on a native bf16 kernel (an implementation for
+ * avx512_core_bf16 or AMX): a reference or emulated kernel, or oneDNN's bf16
+ * gemm (no faster than fp32 once warm, and 5-10x slower for its first runs in
+ * a process), is refused with dnnl_unimplemented so the layer runs in fp32. */
+static dnnl_status_t pd_create_native(cnn_cpu_build_t *b, dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t desc,
+                                      const_dnnl_post_ops_t po, dnnl_data_type_t dt)
+{
+    dnnl_status_t ds = cnn_cpu_pd_create(b, pd, desc, po);
+    if (ds != dnnl_success || dt != dnnl_bf16)
+        return ds;
+    const char *impl = NULL;
+    if (dnnl_primitive_desc_query(*pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+        (strstr(impl, "avx512_core_bf16") || strstr(impl, "amx")) && !strstr(impl, "gemm:jit"))
+        return dnnl_success;
+    dnnl_primitive_desc_destroy(*pd);
+    *pd = NULL;
+    return dnnl_unimplemented;
+}
+
 cnn_status_t cnn_cpu_build_conv(cnn_cpu_build_t *b, const cnn_node_t *n)
 {
     const cnn_conv_params_t *c = &n->p.conv;
@@ -126,7 +148,7 @@ cnn_status_t cnn_cpu_build_conv(cnn_cpu_build_t *b, const cnn_node_t *n)
                                                         &w, has_bias(n) ? &bias : NULL, &dst, strides, dil,
                                                         pad_l, pad_r);
         if (ds == dnnl_success)
-            ds = cnn_cpu_pd_create(b, &pd, &d, po);
+            ds = pd_create_native(b, &pd, &d, po, dt);
     }
     if (ds != dnnl_success) {
         st = cnn_dnnl_check(b->err, ds, "dnnl_primitive_desc_create(convolution)");
@@ -170,25 +192,34 @@ cnn_status_t cnn_cpu_build_dense(cnn_cpu_build_t *b, const cnn_node_t *n)
     if (st != CNN_OK)
         return st;
     bool bf16 = b->s->opts.precision == CNN_PRECISION_BF16;
-    /* Attempts: bf16 (any layouts); fp32 with plain source and PyTorch-layout
-     * weights ([O, I] row-major: oneDNN's gemm then streams each weight row
-     * once, 1.5-3x faster at small batches than the transposed layout `any`
-     * picks); fp32 with the producer's layout; fp32 any. */
-    for (int attempt = bf16 ? 0 : 1; attempt < 4 && ds != dnnl_success; attempt++) {
-        dnnl_data_type_t dt = attempt == 0 ? dnnl_bf16 : dnnl_f32;
-        dnnl_memory_desc_t src = attempt == 2 && head_md.data_type == dnnl_f32 ? head_md
-                                                                                : cnn_dnnl_md_any(snd, src_dims, dt);
-        dnnl_memory_desc_t w = cnn_dnnl_md_any(snd, wd, dt), dst = cnn_dnnl_md_any(2, dst_dims, dt);
-        if (attempt == 1) {
-            src = cnn_dnnl_md_plain(snd, src_dims, dt);
-            w = cnn_dnnl_md_plain(snd, wd, dt);
-        }
+    /* Attempts, in order:
+     * 0. bf16 over a flat plain source [N, C*H*W] (oneDNN's brgemm inner
+     *    product; over a 4D source it picks its bf16 gemm, which is no faster
+     *    once warm and takes its first ~5 runs per process at 5-10x the time);
+     * 1. bf16, any layouts;
+     * 2. fp32 with plain source and PyTorch-layout weights ([O, I] row-major:
+     *    oneDNN's gemm then streams each weight row once, 1.5-3x faster at
+     *    small batches than the transposed layout `any` picks);
+     * 3. fp32 with the producer's layout; 4. fp32 any. */
+    dnnl_dim_t flat_src[2] = {b->p->batch, src_dims[1] * src_dims[2] * src_dims[3]}, flat_w[2] = {oc, flat_src[1]};
+    int nd = snd;
+    for (int attempt = bf16 ? 0 : 2; attempt < 5 && ds != dnnl_success; attempt++) {
+        dnnl_data_type_t dt = attempt <= 1 ? dnnl_bf16 : dnnl_f32;
+        nd = attempt == 0 ? 2 : snd;
+        const dnnl_dim_t *sdims = attempt == 0 ? flat_src : src_dims, *wdims = attempt == 0 ? flat_w : wd;
+        dnnl_memory_desc_t src = attempt == 3 && head_md.data_type == dnnl_f32 ? head_md
+                                                                                : cnn_dnnl_md_any(nd, sdims, dt);
+        dnnl_memory_desc_t w = cnn_dnnl_md_any(nd, wdims, dt), dst = cnn_dnnl_md_any(2, dst_dims, dt);
+        if (attempt == 2)
+            src = cnn_dnnl_md_plain(nd, sdims, dt);
+        if (attempt == 2)
+            w = cnn_dnnl_md_plain(nd, wdims, dt);
         dnnl_memory_desc_t bias = cnn_dnnl_md_plain(1, bias_dims, dnnl_f32);
         dnnl_inner_product_desc_t d;
         ds = dnnl_inner_product_forward_desc_init(&d, dnnl_forward_inference, &src, &w, has_bias(n) ? &bias : NULL,
                                                   &dst);
         if (ds == dnnl_success)
-            ds = cnn_cpu_pd_create(b, &pd, &d, po);
+            ds = pd_create_native(b, &pd, &d, po, dt);
     }
     if (ds != dnnl_success) {
         st = cnn_dnnl_check(b->err, ds, "dnnl_primitive_desc_create(inner_product)");
@@ -199,7 +230,9 @@ cnn_status_t cnn_cpu_build_dense(cnn_cpu_build_t *b, const cnn_node_t *n)
         st = (cnn_status_t)sv;
         goto done;
     }
-    dnnl_memory_desc_t wuser = cnn_dnnl_md_plain(snd, wd, dnnl_f32);
+    dnnl_memory_desc_t wuser = nd == 2 ? cnn_dnnl_md_plain(2, (dnnl_dim_t[2]){oc, src_dims[1] * src_dims[2] * src_dims[3]},
+                                                             dnnl_f32)
+                                       : cnn_dnnl_md_plain(snd, wd, dnnl_f32);
     int dv = cnn_cpu_view_output(b, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), -1);
     st = weighted_step(b, n, pd, sv, &wuser, dv);
 done:
