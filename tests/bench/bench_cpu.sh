@@ -9,6 +9,12 @@
 # --rounds rounds and the table shows the median over rounds, so drift in the
 # machine's speed (shared cores) hits both alike.
 #
+# The table gives cnnserve's GFLOP/s (2 x multiply-adds per image from `cnnserve
+# inspect`) as a share of this CPU's measured peak: a 1024->1024-channel 1x1
+# convolution over 28x28 at batch 8 (tests/bench/make_peak_model.py) in fp32 and
+# bf16, where oneDNN runs nearest the hardware's limit. The CPU's model, flags and
+# the instruction set oneDNN dispatches to head the output.
+#
 # Every peer warms up for at least --warmup runs and --warmup-ms milliseconds per
 # batch size before it is timed: the first runs after a model is set up are slower
 # (kernel JIT, caches, and oneDNN's bf16 gemm took 5-10x longer for its first
@@ -25,7 +31,7 @@ models="" reps=10 warmup=10 warmup_ms=500 rounds=3 batch="1,8" threads=2 divisor
 build="$root/build" out="$here/out"
 python=/usr/bin/python3 # Debian's, which has torch
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --models) models="$2"; shift 2 ;;
@@ -68,6 +74,7 @@ bench_model() {
     > "$d/torch.json" || return 1
   "$cnnserve" convert --arch "$arch" --name "$arch" --width-divisor "$divisor" \
     --weights "$d/weights.safetensors" --out "$d/model" >&2 || return 1
+  "$cnnserve" inspect "$d/model" > "$d/inspect.txt" || return 1
   # Exit status 1 with JSON still written means some configuration failed.
   shape="$("$python" -c 'import json, sys
 i = json.load(open(sys.argv[1]))["input"]
@@ -86,6 +93,13 @@ print("%d,%d,%d" % (i["channels"], i["height"], i["width"]))' "$d/model/model.js
 
 export OMP_NUM_THREADS="$threads"
 mkdir -p "$out"
+# The CPU's peak as oneDNN reaches it (see above).
+echo "== peak: 1x1 convolution 1024->1024, 28x28, batch 8" >&2
+"$python" "$here/make_peak_model.py" "$out/peak_model" || exit 1
+"$cnnserve" bench "$out/peak_model" --batch 8 --precision fp32,bf16 --iters "$reps" --warmup "$warmup" \
+  --warmup-ms "$warmup_ms" --threads "$threads" --json > "$out/peak.json" ||
+  echo "bench_cpu: the peak run reported failures (see $out/peak.json)" >&2
+"$cnnserve" inspect "$out/peak_model" > "$out/peak_model/inspect.txt"
 IFS=, read -r -a archs <<< "$models"
 for arch in "${archs[@]}"; do
   bench_model "$arch" || echo "bench_cpu: $arch: a step failed; its missing numbers show as n/a" >&2
@@ -94,6 +108,9 @@ for arch in "${archs[@]}"; do
 done
 
 echo >&2
+echo "CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); flags:" \
+  "$(grep -m1 -o -w -E 'avx2|fma|avx512f|avx512_bf16|avx512_vnni|avx512_fp16|amx_tile|amx_bf16|amx_int8' /proc/cpuinfo | paste -sd' ' -)"
+echo "cnnserve: $("$cnnserve" version | sed -n 's/^cpu: //p')"
 echo "Threads: $threads; $reps timed runs after >= $warmup warm-up runs and >= $warmup_ms ms; cnnserve and ORT: median of $rounds alternating rounds; width divisor $divisor; $(nproc) CPUs."
 echo
-"$python" "$here/bench_report.py" --out "$out" --models "$models" --batch "$batch"
+"$python" "$here/bench_report.py" --out "$out" --models "$models" --batch "$batch" --peak "$out/peak.json"

@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 """Benchmark helper: joins the per-model JSON files that bench_cpu.sh wrote
 (OUT/<arch>/torch.json, and cnnserve.<round>.json / ort.<round>.json for each
-round) into one markdown table; a peer's rate is its median over rounds."""
+round) into one markdown table; a peer's rate is its median over rounds.
+With --peak (the peak convolution's `cnnserve bench --json`) it adds cnnserve's
+GFLOP/s per precision and its share of that peak (multiply-adds per image from
+OUT/<arch>/inspect.txt, as `cnnserve inspect` prints them)."""
 import argparse
 import glob
 import json
 import os
+import re
 import statistics
 
 
@@ -43,15 +47,43 @@ def ratio(a, b):
     return "n/a" if a is None or not b else f"{a / b:.2f}×"
 
 
+def macs_per_image(d):
+    """Multiply-adds per image from `cnnserve inspect`'s output in d/inspect.txt, or None."""
+    try:
+        with open(os.path.join(d, "inspect.txt")) as f:
+            m = re.search(r"^Multiply-adds per image: ([\d,]+)", f.read(), re.M)
+    except OSError:
+        return None
+    return int(m.group(1).replace(",", "")) if m else None
+
+
+def gflops(images_per_s, macs):
+    return None if images_per_s is None or macs is None else 2.0 * macs * images_per_s / 1e9
+
+
+def with_share(g, peak):
+    if g is None:
+        return "n/a"
+    return f"{g:,.0f}" + (f" ({100 * g / peak:.0f} %)" if peak else "")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", required=True, help="directory bench_cpu.sh wrote")
     ap.add_argument("--models", required=True, help="comma-separated architectures, in table order")
     ap.add_argument("--batch", default="1,8")
+    ap.add_argument("--peak", help="cnnserve bench --json of the peak model (its inspect.txt beside it)")
     args = ap.parse_args()
+    peak = {}
+    if args.peak:
+        doc, macs = load(args.peak), macs_per_image(os.path.join(os.path.dirname(args.peak), "peak_model"))
+        for r in (doc or {}).get("results", []):
+            peak[r["precision"]] = gflops(r.get("images_per_s"), macs)
+        print("Peak (1x1 convolution 1024->1024, 28x28, batch 8): "
+              + ", ".join(f"{p} {with_share(g, None)} GFLOP/s" for p, g in peak.items()) + "\n")
     print("| model | batch | cnnserve fp32 img/s | cnnserve bf16 img/s | PyTorch img/s | ORT img/s "
-          "| fp32/ORT | fp32/PyTorch | bf16/ORT |")
-    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+          "| fp32/ORT | fp32/PyTorch | bf16/ORT | fp32 GFLOP/s (of peak) | bf16 GFLOP/s (of peak) |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for arch in args.models.split(","):
         d = os.path.join(args.out, arch)
         ours, ort = load_rounds(d, "cnnserve"), load_rounds(d, "ort")
@@ -59,8 +91,11 @@ def main():
         for b in (int(v) for v in args.batch.split(",")):
             fp32, bf16 = median_rate(ours, b, "fp32"), median_rate(ours, b, "bf16")
             pt, rt = rate(torch, b), median_rate(ort, b)
+            macs = macs_per_image(d)
             print(f"| {arch} | {b} | {fmt(fp32)} | {fmt(bf16)} | {fmt(pt)} | {fmt(rt)} "
-                  f"| {ratio(fp32, rt)} | {ratio(fp32, pt)} | {ratio(bf16, rt)} |")
+                  f"| {ratio(fp32, rt)} | {ratio(fp32, pt)} | {ratio(bf16, rt)} "
+                  f"| {with_share(gflops(fp32, macs), peak.get('fp32'))} "
+                  f"| {with_share(gflops(bf16, macs), peak.get('bf16'))} |")
 
 
 if __name__ == "__main__":
