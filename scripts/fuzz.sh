@@ -7,11 +7,11 @@ cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCNN_FUZZ=ON -DCNN_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j2 --target fuzz_safetensors fuzz_model_config fuzz_image fuzz_npy fuzz_onnx \
-  fuzz_hdf5 fuzz_keras_log keras_log_record fuzz_multipart fuzz_json_body fuzz_fmap_query >/dev/null
+  fuzz_hdf5 fuzz_keras_log keras_log_record fuzz_multipart fuzz_json_body fuzz_fmap_query fuzz_graph >/dev/null
 
 shopt -s nullglob
 corpus=build-fuzz/corpus
-mkdir -p "$corpus"/{safetensors,model_config,image,npy,onnx,hdf5,keras_log,multipart,json_body,fmap_query}
+mkdir -p "$corpus"/{safetensors,model_config,image,npy,onnx,hdf5,keras_log,multipart,json_body,fmap_query,graph}
 cp models/*/weights.safetensors "$corpus/safetensors/" 2>/dev/null || true
 for f in models/*/weights.safetensors; do head -c 4096 "$f" > "$corpus/safetensors/head-$(basename "$(dirname "$f")")"; done
 cp models/*/model.json tests/fuzz/seeds/*.json "$corpus/model_config/" 2>/dev/null || true
@@ -19,6 +19,9 @@ cp models/*/samples/* "$corpus/image/" 2>/dev/null || true
 cp tests/fuzz/seeds/multipart/* "$corpus/multipart/"
 cp tests/fuzz/seeds/json_body/* "$corpus/json_body/"
 cp tests/fuzz/seeds/fmap_query/* "$corpus/fmap_query/"
+# fuzz_graph reads its input as the decisions of a model generator: random bytes, and the
+# reproducers of what it found (each one a regression test).
+cp tests/fuzz/seeds/graph/* "$corpus/graph/"
 # ONNX seeds: the small operator-test models of libonnx-testdata for the mapped operators.
 for d in /usr/share/libonnx-testdata/data/{node,pytorch-converted}/test_*; do
   case "$(basename "$d" | tr 'A-Z' 'a-z')" in
@@ -96,13 +99,18 @@ rm -f build-fuzz/fuzz_hdf5-{crash,timeout,oom,leak,slow-unit}-*
 # UBSan reports are findings too (the fuzz build recovers from them by default).
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 status=0
-for target in safetensors model_config image npy onnx hdf5 keras_log multipart json_body fmap_query; do
+for target in safetensors model_config image npy onnx hdf5 keras_log multipart json_body fmap_query graph; do
   echo "fuzz_$target: ${seconds}s" >&2
   opts=()
   env=()
   if [ "$target" = hdf5 ]; then
     opts=("${hdf5_opts[@]}")
     env=(ASAN_OPTIONS="$hdf5_asan")
+  fi
+  if [ "$target" = graph ]; then
+    # A model takes a few hundred decision bytes; one oneDNN thread keeps runs reproducible.
+    opts=(-max_len=2048)
+    env=(OMP_NUM_THREADS=1)
   fi
   rc=0
   env "${env[@]}" build-fuzz/tests/fuzz/fuzz_$target -max_total_time="$seconds" -rss_limit_mb=2048 \

@@ -298,6 +298,8 @@ int cnn_graph_add_pool(cnn_graph_t *g, const char *name, cnn_op_t op, int input,
         return fail(g, CNN_E_SHAPE, name, "pool window larger than padded input");
     p.pad.bottom += extra_h;
     p.pad.right += extra_w;
+    p.extra_h = extra_h;
+    p.extra_w = extra_w;
     int id = node_append(g, name, op, &input, 1);
     if (id < 0)
         return id;

@@ -79,6 +79,7 @@ typedef struct cnn_conv_params {
 typedef struct cnn_pool_params {
     int kh, kw, sh, sw;
     cnn_pad_t pad; /* bottom/right include the extra row/col ceil_mode needs */
+    int extra_h, extra_w; /* those extra rows (bottom) and columns (right): set by cnn_graph_add_pool */
     bool ceil_mode;
     bool count_include_pad; /* avg only */
 } cnn_pool_params_t;
@@ -154,9 +155,11 @@ int cnn_graph_add_conv2d(cnn_graph_t *g, const char *name, int input, const cnn_
 cnn_pad_t cnn_same_padding(int in_h, int in_w, int kh, int kw, int sh, int sw, int dh, int dw);
 /* Dense over the flattened input: "<name>.weight" [out, in], "<name>.bias" [out]. */
 int cnn_graph_add_dense(cnn_graph_t *g, const char *name, int input, int out_features, bool has_bias);
-/* Max/avg pooling. `pool->pad` bottom/right are the user's symmetric values;
- * with ceil_mode the builder enlarges them as needed (PyTorch semantics: the
- * last window must start inside the input or left padding). */
+/* Max/avg pooling. `pool->pad` are the user's values; with ceil_mode the
+ * builder enlarges bottom/right as needed (PyTorch semantics: the last window
+ * must start inside the input or left padding) and records by how much in
+ * extra_h/extra_w. An average with count_include_pad divides by the window
+ * clipped to the user's padding (PyTorch, ONNX Runtime): the extra is not counted. */
 int cnn_graph_add_pool(cnn_graph_t *g, const char *name, cnn_op_t op, int input, const cnn_pool_params_t *pool);
 int cnn_graph_add_global_avg_pool(cnn_graph_t *g, const char *name, int input);
 /* Parameter-free unary ops: relu, sigmoid, tanh, softmax (over channels), dropout, flatten. */

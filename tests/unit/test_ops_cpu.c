@@ -7,6 +7,7 @@
 
 #include "backend.h"
 #include "graph.h"
+#include "ref_ops.h"
 #include "rewrite.h"
 #include "test_support.h"
 
@@ -66,78 +67,35 @@ static float act_apply(cnn_op_t op, float x, float alpha)
     }
 }
 
+static ref_dims_t dims_of(cnn_shape_t s)
+{
+    return (ref_dims_t){s.c, s.h, s.w};
+}
+
+/* A flat node's values as channels: [numel, 1, 1]. */
+static ref_dims_t channel_dims(const cnn_node_t *n)
+{
+    return n->flat ? (ref_dims_t){(int)cnn_node_numel(n), 1, 1} : dims_of(n->out);
+}
+
 static void ref_conv(const cnn_node_t *n, cnn_shape_t is, const float *in, float *out, int batch)
 {
     const cnn_conv_params_t *p = &n->p.conv;
-    cnn_shape_t os = n->out;
-    int icg = is.c / p->groups, ocg = p->out_channels / p->groups;
-    const float *w = n->w[CNN_W_WEIGHT]->data, *bias = n->w[CNN_W_BIAS] ? n->w[CNN_W_BIAS]->data : NULL;
-    for (int b = 0; b < batch; b++)
-        for (int oc = 0; oc < os.c; oc++)
-            for (int oy = 0; oy < os.h; oy++)
-                for (int ox = 0; ox < os.w; ox++) {
-                    int grp = oc / ocg;
-                    double acc = bias ? bias[oc] : 0.0;
-                    for (int ic = 0; ic < icg; ic++)
-                        for (int ky = 0; ky < p->kh; ky++)
-                            for (int kx = 0; kx < p->kw; kx++) {
-                                int y = oy * p->sh - p->pad.top + ky * p->dh;
-                                int x = ox * p->sw - p->pad.left + kx * p->dw;
-                                if (y < 0 || y >= is.h || x < 0 || x >= is.w)
-                                    continue;
-                                int c = grp * icg + ic;
-                                acc += (double)in[((b * is.c + c) * is.h + y) * is.w + x] *
-                                       w[((oc * icg + ic) * p->kh + ky) * p->kw + kx];
-                            }
-                    out[((b * os.c + oc) * os.h + oy) * os.w + ox] = (float)acc;
-                }
+    ref_conv_t rc = {.out_channels = p->out_channels, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
+                     .dh = p->dh, .dw = p->dw, .groups = p->groups, .pad_top = p->pad.top, .pad_left = p->pad.left};
+    ref_conv2d(&rc, in, dims_of(is), n->w[CNN_W_WEIGHT]->data, n->w[CNN_W_BIAS] ? n->w[CNN_W_BIAS]->data : NULL, out,
+               dims_of(n->out), batch);
 }
 
-/* PyTorch pooling: max over real pixels; avg divisor per count_include_pad,
- * clipped at the user's (top/left) padding on the far side. */
+/* PyTorch pooling over the user's padding (the node's bottom/right also
+ * hold the extra rows ceil_mode needs). */
 static void ref_pool(const cnn_node_t *n, cnn_shape_t is, const float *in, float *out, int batch)
 {
     const cnn_pool_params_t *p = &n->p.pool;
-    cnn_shape_t os = n->out;
-    for (int bc = 0; bc < batch * is.c; bc++)
-        for (int oy = 0; oy < os.h; oy++)
-            for (int ox = 0; ox < os.w; ox++) {
-                int y0 = oy * p->sh - p->pad.top, x0 = ox * p->sw - p->pad.left;
-                int y1 = fmin(y0 + p->kh, is.h + p->pad.top), x1 = fmin(x0 + p->kw, is.w + p->pad.left);
-                int pool_size = (y1 - y0) * (x1 - x0);
-                double sum = 0.0;
-                float mx = -INFINITY;
-                int cnt = 0;
-                for (int y = y0 < 0 ? 0 : y0; y < (y1 < is.h ? y1 : is.h); y++)
-                    for (int x = x0 < 0 ? 0 : x0; x < (x1 < is.w ? x1 : is.w); x++) {
-                        float v = in[(bc * is.h + y) * is.w + x];
-                        sum += v;
-                        mx = v > mx ? v : mx;
-                        cnt++;
-                    }
-                float r = n->op == CNN_OP_MAX_POOL ? mx
-                          : p->count_include_pad   ? (float)(sum / pool_size)
-                                                   : (float)(sum / cnt);
-                out[(bc * os.h + oy) * os.w + ox] = r;
-            }
-}
-
-static void ref_lrn(const cnn_node_t *n, cnn_shape_t s, const float *in, float *out, int batch)
-{
-    const cnn_lrn_params_t *p = &n->p.lrn;
-    int hw = s.h * s.w;
-    for (int b = 0; b < batch; b++)
-        for (int c = 0; c < s.c; c++)
-            for (int i = 0; i < hw; i++) {
-                double sq = 0.0;
-                for (int k = c - p->size / 2; k <= c + (p->size - 1) / 2; k++)
-                    if (k >= 0 && k < s.c) {
-                        double v = in[(b * s.c + k) * hw + i];
-                        sq += v * v;
-                    }
-                double div = pow(p->k + p->alpha / p->size * sq, p->beta);
-                out[(b * s.c + c) * hw + i] = (float)(in[(b * s.c + c) * hw + i] / div);
-            }
+    ref_pool_t rp = {.max = n->op == CNN_OP_MAX_POOL, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
+                     .pad_top = p->pad.top, .pad_left = p->pad.left, .pad_bottom = p->pad.bottom - p->extra_h,
+                     .pad_right = p->pad.right - p->extra_w, .count_include_pad = p->count_include_pad};
+    ref_pool2d(&rp, in, dims_of(is), out, dims_of(n->out), batch);
 }
 
 /* Evaluates every node of an unrewritten graph; returns per-node arrays. */
@@ -157,26 +115,12 @@ static float **ref_eval(const cnn_graph_t *g, const float *input, int batch)
         switch (n->op) {
         case CNN_OP_INPUT: memcpy(o, input, total * sizeof(float)); break;
         case CNN_OP_CONV2D: ref_conv(n, is, a, o, batch); break;
-        case CNN_OP_DENSE: {
-            const float *w = n->w[CNN_W_WEIGHT]->data, *bias = n->w[CNN_W_BIAS] ? n->w[CNN_W_BIAS]->data : NULL;
-            for (int b = 0; b < batch; b++)
-                for (size_t j = 0; j < numel; j++) {
-                    double acc = bias ? bias[j] : 0.0;
-                    for (size_t k = 0; k < in_numel; k++)
-                        acc += (double)w[j * in_numel + k] * a[b * in_numel + k];
-                    o[b * numel + j] = (float)acc;
-                }
+        case CNN_OP_DENSE:
+            ref_dense(a, (int)in_numel, n->w[CNN_W_WEIGHT]->data, n->w[CNN_W_BIAS] ? n->w[CNN_W_BIAS]->data : NULL,
+                      (int)numel, o, batch);
             break;
-        }
         case CNN_OP_MAX_POOL: case CNN_OP_AVG_POOL: ref_pool(n, is, a, o, batch); break;
-        case CNN_OP_GLOBAL_AVG_POOL:
-            for (int bc = 0; bc < batch * is.c; bc++) {
-                double s = 0.0;
-                for (int k = 0; k < is.h * is.w; k++)
-                    s += a[bc * is.h * is.w + k];
-                o[bc] = (float)(s / (is.h * is.w));
-            }
-            break;
+        case CNN_OP_GLOBAL_AVG_POOL: ref_global_avg_pool(a, dims_of(is), o, batch); break;
         case CNN_OP_RELU: case CNN_OP_LEAKY_RELU: case CNN_OP_ELU: case CNN_OP_SIGMOID: case CNN_OP_TANH:
             for (size_t k = 0; k < total; k++)
                 o[k] = act_apply(n->op, a[k], n->p.act.alpha);
@@ -185,41 +129,17 @@ static float **ref_eval(const cnn_graph_t *g, const float *input, int batch)
             for (size_t k = 0; k < total; k++)
                 o[k] = fminf(fmaxf(a[k], n->p.act.alpha), n->p.act.beta);
             break;
-        case CNN_OP_PRELU: {
-            const cnn_weight_t *w = n->w[CNN_W_WEIGHT];
-            int c = n->flat ? (int)numel : n->out.c, sp = n->flat ? 1 : hw;
-            for (size_t k = 0; k < total; k++) {
-                int ch = (int)(k / (size_t)sp) % c;
-                float slope = w->data[w->dims[0] == 1 ? 0 : ch];
-                o[k] = a[k] > 0 ? a[k] : slope * a[k];
-            }
+        case CNN_OP_PRELU:
+            ref_prelu(a, channel_dims(n), n->w[CNN_W_WEIGHT]->data, (int)n->w[CNN_W_WEIGHT]->dims[0], o, batch);
             break;
-        }
-        case CNN_OP_SOFTMAX: {
-            int c = n->flat ? (int)numel : n->out.c, sp = n->flat ? 1 : hw;
-            for (int b = 0; b < batch; b++)
-                for (int i2 = 0; i2 < sp; i2++) {
-                    double mx = -INFINITY, sum = 0.0;
-                    for (int k = 0; k < c; k++)
-                        mx = fmax(mx, a[(b * c + k) * sp + i2]);
-                    for (int k = 0; k < c; k++)
-                        sum += exp(a[(b * c + k) * sp + i2] - mx);
-                    for (int k = 0; k < c; k++)
-                        o[(b * c + k) * sp + i2] = (float)(exp(a[(b * c + k) * sp + i2] - mx) / sum);
-                }
+        case CNN_OP_SOFTMAX: ref_softmax_channels(a, channel_dims(n), o, batch); break;
+        case CNN_OP_LRN:
+            ref_lrn(n->p.lrn.size, n->p.lrn.alpha, n->p.lrn.beta, n->p.lrn.k, a, dims_of(n->out), o, batch);
             break;
-        }
-        case CNN_OP_LRN: ref_lrn(n, n->out, a, o, batch); break;
-        case CNN_OP_BATCH_NORM: {
-            int c = n->flat ? (int)numel : n->out.c, sp = n->flat ? 1 : hw;
-            for (size_t k = 0; k < total; k++) {
-                int ch = (int)(k / (size_t)sp) % c;
-                float gm = n->w[CNN_W_WEIGHT]->data[ch], bt = n->w[CNN_W_BIAS]->data[ch];
-                float mu = n->w[CNN_W_MEAN]->data[ch], var = n->w[CNN_W_VAR]->data[ch];
-                o[k] = (a[k] - mu) / sqrtf(var + n->p.bn.eps) * gm + bt;
-            }
+        case CNN_OP_BATCH_NORM:
+            ref_batch_norm(a, channel_dims(n), n->w[CNN_W_WEIGHT]->data, n->w[CNN_W_BIAS]->data,
+                           n->w[CNN_W_MEAN]->data, n->w[CNN_W_VAR]->data, n->p.bn.eps, o, batch);
             break;
-        }
         case CNN_OP_DROPOUT: case CNN_OP_FLATTEN: memcpy(o, a, total * sizeof(float)); break;
         case CNN_OP_CONCAT: {
             int off = 0;
@@ -236,26 +156,10 @@ static float **ref_eval(const cnn_graph_t *g, const float *input, int batch)
             for (size_t k = 0; k < total; k++)
                 o[k] = a[k] + v[n->inputs[1]][k];
             break;
-        case CNN_OP_ZERO_PAD: {
-            const cnn_pad_t *p = &n->p.zero_pad;
-            for (int bc = 0; bc < batch * is.c; bc++)
-                for (int y = 0; y < is.h; y++)
-                    for (int x = 0; x < is.w; x++)
-                        o[(bc * n->out.h + y + p->top) * n->out.w + x + p->left] = a[(bc * is.h + y) * is.w + x];
+        case CNN_OP_ZERO_PAD:
+            ref_zero_pad(a, dims_of(is), n->p.zero_pad.top, n->p.zero_pad.left, o, dims_of(n->out), batch);
             break;
-        }
-        case CNN_OP_MAXOUT: {
-            int pieces = n->p.maxout.pieces, oc = n->flat ? (int)numel : n->out.c, sp = n->flat ? 1 : hw;
-            for (int b = 0; b < batch; b++)
-                for (int c = 0; c < oc; c++)
-                    for (int k = 0; k < sp; k++) {
-                        float m = -INFINITY;
-                        for (int p = 0; p < pieces; p++)
-                            m = fmaxf(m, a[((b * oc * pieces) + c * pieces + p) * sp + k]);
-                        o[(b * oc + c) * sp + k] = m;
-                    }
-            break;
-        }
+        case CNN_OP_MAXOUT: ref_maxout(a, channel_dims(n), n->p.maxout.pieces, o, batch); break;
         case CNN_OP_COUNT: fail();
         }
     }
@@ -410,6 +314,55 @@ static void test_pool_outputs(void **state)
         check_graph(g, false, CNN_PRECISION_FP32, FP32_TOL);
         cnn_graph_free(g);
     }
+}
+
+static void test_pool_asymmetric_pads(void **state)
+{
+    /* Asymmetric user padding (explicit or TF "same"), with and without
+     * ceil_mode: an average with count_include_pad divides by the window
+     * clipped to the user's padding, whether or not ceil_mode adds area
+     * (found by fuzz_graph: the loop clipped at the top/left padding). */
+    (void)state;
+    const struct { int k, s; cnn_pad_t pad; bool ceil; } cases[] = {
+        {4, 1, {.top = 2, .left = 0, .bottom = 1, .right = 3}, true},
+        {4, 1, {.top = 2, .left = 0, .bottom = 1, .right = 3}, false},
+        {3, 2, {.top = 1, .left = 1, .bottom = 0, .right = 0}, true}, /* the extra row sits where bottom is 0 */
+        {3, 3, {.top = 0, .left = 2, .bottom = 2, .right = 1}, true},
+        {2, 2, {.top = 0, .left = 0, .bottom = 1, .right = 1}, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        for (int op = 0; op < 2; op++) {
+            cnn_graph_t *g = cnn_graph_new();
+            int x = cnn_graph_add_input(g, "x", 3, 7, 6);
+            cnn_pool_params_t p = {.kh = cases[i].k, .kw = cases[i].k, .sh = cases[i].s, .sw = cases[i].s,
+                                   .pad = cases[i].pad, .ceil_mode = cases[i].ceil, .count_include_pad = true};
+            assert_true(cnn_graph_add_pool(g, "pool", op ? CNN_OP_MAX_POOL : CNN_OP_AVG_POOL, x, &p) > 0);
+            check_graph(g, false, CNN_PRECISION_FP32, FP32_TOL);
+            cnn_graph_free(g);
+        }
+}
+
+static void test_add_activation_blocked(void **state)
+{
+    /* add + fused activation over nChw8c sources (pooling outputs) whose
+     * channels fill the last block or not, 1×1 and larger: oneDNN 2.6's jit
+     * binary post-op is wrong (and writes past dst) on such layouts (found by
+     * fuzz_graph), so the add runs on a plain layout. */
+    (void)state;
+    const int channels[] = {8, 12, 20, 52};
+    for (size_t i = 0; i < sizeof channels / sizeof *channels; i++)
+        for (int hw = 1; hw <= 3; hw += 2) {
+            cnn_graph_t *g = cnn_graph_new();
+            int x = cnn_graph_add_input(g, "x", channels[i], hw, hw);
+            cnn_pool_params_t mp = pool_p(1, 1, 0, false, false);
+            int m = cnn_graph_add_pool(g, "m", CNN_OP_MAX_POOL, x, &mp);
+            int t = cnn_graph_add_unary(g, "t", CNN_OP_TANH, m);
+            int a = cnn_graph_add_add(g, "add", m, t);
+            assert_true(cnn_graph_add_unary(g, "relu", CNN_OP_RELU, a) > 0);
+            check_graph(g, true, CNN_PRECISION_FP32, FP32_TOL);
+            assert_int_equal(g->nodes[a].post_act, CNN_ACT_RELU);
+            cnn_graph_free(g);
+        }
 }
 
 /* Appends activation `op` (alpha for leaky_relu/elu; clip to [-alpha, 2·alpha]). */
@@ -705,6 +658,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_conv_stride_dilation_groups_pad),
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_pool_outputs),
+        cmocka_unit_test(test_pool_asymmetric_pads),
+        cmocka_unit_test(test_add_activation_blocked),
         cmocka_unit_test(test_eltwise_standalone),
         cmocka_unit_test(test_fused_activations),
         cmocka_unit_test(test_prelu),

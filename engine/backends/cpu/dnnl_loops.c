@@ -43,17 +43,19 @@ void cnn_cpu_loop_avg_pool(const cnn_cpu_loop_t *l, const float *in, float *out)
     const cnn_pool_params_t *pp = &l->node->p.pool;
     long planes = (long)l->batch * l->in.c;
     int ih = l->in.h, iw = l->in.w, oh = l->out.h, ow = l->out.w;
-    /* The user's padding; the extra bottom/right rows of ceil_mode are not counted. */
-    int ph = pp->pad.top, pw = pp->pad.left;
+    /* The window is clipped to the user's padding: ceil_mode's extra bottom
+     * rows and right columns are not counted. */
+    int pt = pp->pad.top, pl = pp->pad.left;
+    int pb = pp->pad.bottom - pp->extra_h, pr = pp->pad.right - pp->extra_w;
 #pragma omp parallel for
     for (long p = 0; p < planes; p++) {
         const float *src = in + p * ih * iw;
         float *dst = out + p * oh * ow;
         for (int oy = 0; oy < oh; oy++) {
             for (int ox = 0; ox < ow; ox++) {
-                int y0 = oy * pp->sh - ph, x0 = ox * pp->sw - pw;
-                int y1 = y0 + pp->kh < ih + ph ? y0 + pp->kh : ih + ph;
-                int x1 = x0 + pp->kw < iw + pw ? x0 + pp->kw : iw + pw;
+                int y0 = oy * pp->sh - pt, x0 = ox * pp->sw - pl;
+                int y1 = y0 + pp->kh < ih + pb ? y0 + pp->kh : ih + pb;
+                int x1 = x0 + pp->kw < iw + pr ? x0 + pp->kw : iw + pr;
                 int count = (y1 - y0) * (x1 - x0);
                 y0 = y0 > 0 ? y0 : 0;
                 x0 = x0 > 0 ? x0 : 0;

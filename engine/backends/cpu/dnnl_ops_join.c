@@ -104,6 +104,16 @@ static dnnl_status_t add_make(cnn_cpu_build_t *b, const cnn_node_t *n, const dnn
     return ds;
 }
 
+/* oneDNN 2.6's jit binary kernel gets a fused activation wrong on blocked
+ * layouts: with a block other than the vector width (nChw8c on AVX-512,
+ * nChw16c on AVX2) it computes wrong values and writes past the end of dst;
+ * in place (dst == src0) it is also wrong when the channels do not fill the
+ * last block. Plain layouts are right (found by tests/fuzz/fuzz_graph). */
+static bool blocked_breaks_post_op(const cnn_node_t *n, const dnnl_memory_desc_t *md)
+{
+    return n->post_act != CNN_ACT_NONE && md->format_kind == dnnl_blocked && md->format_desc.blocking.inner_nblks > 0;
+}
+
 cnn_status_t cnn_cpu_build_add(cnn_cpu_build_t *b, const cnn_node_t *n)
 {
     const cnn_graph_t *g = b->s->g;
@@ -112,12 +122,13 @@ cnn_status_t cnn_cpu_build_add(cnn_cpu_build_t *b, const cnn_node_t *n)
     int av = cnn_cpu_value_get_ndims(b, a, ndims);
     if (av < 0)
         return (cnn_status_t)av;
-    dnnl_memory_desc_t cand[2] = {b->p->views[av].md};
-    cand[1] = cnn_dnnl_md_plain(ndims, cand[0].dims, dnnl_f32);
+    dnnl_memory_desc_t cand[3] = {b->p->views[av].md};
+    cand[1] = cnn_dnnl_md_plain(ndims, cand[0].dims, cand[0].data_type);
+    cand[2] = cnn_dnnl_md_plain(ndims, cand[0].dims, dnnl_f32);
     dnnl_primitive_desc_t pd = NULL;
     dnnl_status_t ds = dnnl_unimplemented;
-    int which = 0;
-    for (; which < 2 && ds != dnnl_success; which++)
+    int which = blocked_breaks_post_op(n, &cand[0]) ? 1 : 0;
+    for (; which < 3 && ds != dnnl_success; which++)
         ds = add_make(b, n, &cand[which], &pd);
     if (ds != dnnl_success)
         return cnn_dnnl_check(b->err, ds, "dnnl_primitive_desc_create(binary)");

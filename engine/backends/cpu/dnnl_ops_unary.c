@@ -129,14 +129,13 @@ static dnnl_status_t pool_make(cnn_cpu_build_t *b, const cnn_node_t *n, const dn
     return ds == dnnl_success ? cnn_cpu_pd_create(b, pd, &d, NULL) : ds;
 }
 
-/* PyTorch divides a ceil_mode + count_include_pad window by its size clipped
- * to the user's padding, which excludes the extra ceil area; oneDNN counts
- * the whole window, so those pools run a plain loop. */
+/* PyTorch divides a count_include_pad window by its size clipped to the
+ * user's padding, which excludes the extra area ceil_mode adds; oneDNN counts
+ * the whole window, so pools with such an area run a plain loop. */
 static bool pool_needs_loop(const cnn_node_t *n)
 {
     const cnn_pool_params_t *p = &n->p.pool;
-    return n->op == CNN_OP_AVG_POOL && p->ceil_mode && p->count_include_pad &&
-           (p->pad.bottom > p->pad.top || p->pad.right > p->pad.left);
+    return n->op == CNN_OP_AVG_POOL && p->count_include_pad && (p->extra_h > 0 || p->extra_w > 0);
 }
 
 cnn_status_t cnn_cpu_build_pool(cnn_cpu_build_t *b, const cnn_node_t *n)
