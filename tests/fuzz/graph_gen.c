@@ -17,18 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* oneDNN 2.6.3's brgconv:avx512_core gets a convolution with a sum post-op
- * (a fused residual add) wrong when output rows read only padding: those
- * rows lose the bias (1×1 input, 2×2 kernel dilated 2×1, pads 1/1: the
- * residual alone comes out), and with an eltwise post-op as well (a fused
- * activation) it crashes in its JIT code. The fix belongs in the CPU
- * backend's conv builder (engine/backends/cpu/dnnl_ops_conv.c), which is
- * being changed elsewhere; until then no add reads such a conv. Build with
- * -DGG_AVOID_ONEDNN_BRGCONV_SUM_PADDING_ROWS=0 to generate them again. */
-#ifndef GG_AVOID_ONEDNN_BRGCONV_SUM_PADDING_ROWS
-#define GG_AVOID_ONEDNN_BRGCONV_SUM_PADDING_ROWS 1
-#endif
-
 #define MAX_DEPTH 2 /* nesting of concat/residual blocks */
 
 static const char *const op_names[GS_OP_COUNT] = {
@@ -233,9 +221,6 @@ static int gen_residual_block(gen_t *g, int x, int flags, int cap, int depth)
         shortcut = gg_batch_norm(g, shortcut);
     if (!same_shape(&g->s->nodes[main_branch], &g->s->nodes[shortcut]))
         return main_branch; /* the spec filled up half way */
-    if (GG_AVOID_ONEDNN_BRGCONV_SUM_PADDING_ROWS &&
-        (gg_is_padding_row_conv(g->s, main_branch) || gg_is_padding_row_conv(g->s, shortcut)))
-        return main_branch;
     int in2[2] = {main_branch, shortcut};
     if (gg_chance(r, 35))
         in2[0] = shortcut, in2[1] = main_branch;

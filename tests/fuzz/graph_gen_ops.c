@@ -230,36 +230,6 @@ int gg_same_shape_node(gen_t *g, gs_op_t op, int x)
     return gg_node_new(g, op, &x, 1, in->c, in->h, in->w);
 }
 
-/* Whether some output row or column of conv n reads only padding (each of
- * its kernel taps falls outside the input). */
-static bool conv_reads_only_padding(const gs_spec_t *s, const gs_node_t *n)
-{
-    const gs_node_t *in = &s->nodes[n->inputs[0]];
-    int len[2] = {n->h, n->w}, side[2] = {in->h, in->w}, k[2] = {n->kh, n->kw}, st[2] = {n->sh, n->sw};
-    int d[2] = {n->dh, n->dw}, pad[2] = {n->pad[0], n->pad[1]};
-    for (int a = 0; a < 2; a++)
-        for (int o = 0; o < len[a]; o++) {
-            bool hit = false;
-            for (int t = 0; t < k[a] && !hit; t++) {
-                int at = o * st[a] - pad[a] + t * d[a];
-                hit = at >= 0 && at < side[a];
-            }
-            if (!hit)
-                return true;
-        }
-    return false;
-}
-
-/* Whether x is (through dropouts and batch norms, which fold into it) a conv
- * with output rows or columns reading only padding: an add of it becomes
- * that conv's residual sum (see GG_AVOID_ONEDNN_BRGCONV_SUM_PADDING_ROWS). */
-bool gg_is_padding_row_conv(const gs_spec_t *s, int x)
-{
-    while (s->nodes[x].op == GS_DROPOUT || s->nodes[x].op == GS_BATCH_NORM)
-        x = s->nodes[x].inputs[0];
-    return s->nodes[x].op == GS_CONV2D && conv_reads_only_padding(s, &s->nodes[x]);
-}
-
 /* One of the activations the rewrites fuse after conv/dense/add. */
 int gg_activation(gen_t *g, int x)
 {

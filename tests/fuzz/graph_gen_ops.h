@@ -46,8 +46,5 @@ int gg_batch_norm(gen_t *g, int x);
 int gg_dense(gen_t *g, int x, int out);
 /* A single op that keeps what `flags` asks (prelu, lrn, softmax, maxout, ...). */
 int gg_unary(gen_t *g, int x, int flags);
-/* Whether x is (through dropouts and batch norms, which fold into it) a conv
- * with output rows or columns reading only padding. */
-bool gg_is_padding_row_conv(const gs_spec_t *s, int x);
 
 #endif

@@ -98,24 +98,79 @@ static int residual_dst(cnn_cpu_build_t *b, const cnn_node_t *n, const dnnl_memo
     return st != CNN_OK ? st : dv;
 }
 
-/* Creates the primitive descriptor of `desc` into *pd. A bf16 one is kept
- * only when oneDNN runs it on a native bf16 kernel (an implementation for
- * avx512_core_bf16 or AMX): a reference or emulated kernel, or oneDNN's bf16
- * gemm (no faster than fp32 once warm, and 5-10x slower for its first runs in
- * a process), is refused with dnnl_unimplemented so the layer runs in fp32. */
-static dnnl_status_t pd_create_native(cnn_cpu_build_t *b, dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t desc,
-                                      const_dnnl_post_ops_t po, dnnl_data_type_t dt)
+/* Whether oneDNN's implementation `impl` may run a layer: a bf16 layer only on
+ * a native bf16 kernel (for avx512_core_bf16 or AMX) - not a reference or
+ * emulated one, nor oneDNN's bf16 gemm (no faster than fp32 once warm, and
+ * 5-10x slower for its first runs in a process); with `avoid_brg` no brgemm
+ * kernel (see conv_avoids_brgemm). */
+static bool impl_acceptable(const char *impl, dnnl_data_type_t dt, bool avoid_brg)
 {
-    dnnl_status_t ds = cnn_cpu_pd_create(b, pd, desc, po);
-    if (ds != dnnl_success || dt != dnnl_bf16)
-        return ds;
-    const char *impl = NULL;
-    if (dnnl_primitive_desc_query(*pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
-        (strstr(impl, "avx512_core_bf16") || strstr(impl, "amx")) && !strstr(impl, "gemm:jit"))
-        return dnnl_success;
-    dnnl_primitive_desc_destroy(*pd);
+    if (avoid_brg && (strncmp(impl, "brg", 3) == 0 || strncmp(impl, "brd", 3) == 0))
+        return false;
+    return dt != dnnl_bf16 || ((strstr(impl, "avx512_core_bf16") || strstr(impl, "amx")) && !strstr(impl, "gemm:jit"));
+}
+
+/* Creates into *pd the first implementation of `desc` (with user scratchpad
+ * and post-ops `po`), in oneDNN's order of preference, that impl_acceptable
+ * allows; dnnl_unimplemented when none does. */
+static dnnl_status_t pd_create_acceptable(cnn_cpu_build_t *b, dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t desc,
+                                          const_dnnl_post_ops_t po, dnnl_data_type_t dt, bool avoid_brg)
+{
     *pd = NULL;
-    return dnnl_unimplemented;
+    dnnl_primitive_attr_t attr = cnn_cpu_attr_new(po);
+    if (!attr)
+        return dnnl_out_of_memory;
+    dnnl_primitive_desc_iterator_t it = NULL;
+    dnnl_status_t ds = dnnl_primitive_desc_iterator_create(&it, desc, attr, b->s->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (ds != dnnl_success)
+        return ds;
+    ds = dnnl_unimplemented;
+    do {
+        dnnl_primitive_desc_t cand = dnnl_primitive_desc_iterator_fetch(it);
+        const char *impl = NULL;
+        if (!cand) {
+            ds = dnnl_out_of_memory;
+            break;
+        }
+        if (dnnl_primitive_desc_query(cand, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+            impl_acceptable(impl, dt, avoid_brg)) {
+            *pd = cand;
+            ds = dnnl_success;
+            break;
+        }
+        dnnl_primitive_desc_destroy(cand);
+    } while (dnnl_primitive_desc_iterator_next(it) == dnnl_success);
+    dnnl_primitive_desc_iterator_destroy(it);
+    return ds;
+}
+
+/* True when some output position along one axis reads only padding: every
+ * tap o*stride - pad + t*dilation falls outside [0, in). */
+static bool axis_has_padding_only_outputs(int in, int out, int k, int stride, int dilation, int pad)
+{
+    for (int o = 0; o < out; o++) {
+        bool reads_input = false;
+        for (int t = 0; t < k && !reads_input; t++) {
+            int x = o * stride - pad + t * dilation;
+            reads_input = x >= 0 && x < in;
+        }
+        if (!reads_input)
+            return true;
+    }
+    return false;
+}
+
+/* oneDNN 2.6's brgemm convolutions drop the bias of an output row or column
+ * that reads only padding when a residual sum is fused (and crash in JIT code
+ * when an activation is fused too; its other kernels are right). Found by
+ * tests/fuzz/fuzz_graph; such a conv runs on another implementation. */
+static bool conv_avoids_brgemm(const cnn_node_t *n, cnn_shape_t in)
+{
+    const cnn_conv_params_t *c = &n->p.conv;
+    return n->residual_input >= 0 &&
+           (axis_has_padding_only_outputs(in.h, n->out.h, c->kh, c->sh, c->dh, c->pad.top) ||
+            axis_has_padding_only_outputs(in.w, n->out.w, c->kw, c->sw, c->dw, c->pad.left));
 }
 
 cnn_status_t cnn_cpu_build_conv(cnn_cpu_build_t *b, const cnn_node_t *n)
@@ -148,7 +203,7 @@ cnn_status_t cnn_cpu_build_conv(cnn_cpu_build_t *b, const cnn_node_t *n)
                                                         &w, has_bias(n) ? &bias : NULL, &dst, strides, dil,
                                                         pad_l, pad_r);
         if (ds == dnnl_success)
-            ds = pd_create_native(b, &pd, &d, po, dt);
+            ds = pd_create_acceptable(b, &pd, &d, po, dt, conv_avoids_brgemm(n, is));
     }
     if (ds != dnnl_success) {
         st = cnn_dnnl_check(b->err, ds, "dnnl_primitive_desc_create(convolution)");
@@ -219,7 +274,7 @@ cnn_status_t cnn_cpu_build_dense(cnn_cpu_build_t *b, const cnn_node_t *n)
         ds = dnnl_inner_product_forward_desc_init(&d, dnnl_forward_inference, &src, &w, has_bias(n) ? &bias : NULL,
                                                   &dst);
         if (ds == dnnl_success)
-            ds = pd_create_native(b, &pd, &d, po, dt);
+            ds = pd_create_acceptable(b, &pd, &d, po, dt, false);
     }
     if (ds != dnnl_success) {
         st = cnn_dnnl_check(b->err, ds, "dnnl_primitive_desc_create(inner_product)");
