@@ -365,10 +365,28 @@ static cnn_status_t build_output(cnn_cpu_build_t *b)
     return cnn_cpu_step_reorder(b, src, p->out_view);
 }
 
+/* A value may be fetched (cnn_cpu_plan_run) once the steps of its node have
+ * run, even when no later step reads it (a branch only a dashboard asks
+ * for) or when its node only re-viewed bytes an earlier step wrote (a flatten
+ * over a copy made for another reader): its buffer stays reserved until then. */
+static void keep_values_until_fetchable(cnn_cpu_build_t *b)
+{
+    cnn_cpu_plan_t *p = b->p;
+    for (int v = 0; v < b->s->g->num_nodes; v++) {
+        if (p->node_view[v] < 0)
+            continue;
+        cnn_cpu_buffer_t *buf = &p->bufs[p->views[p->node_view[v]].buf];
+        int fetch_at = p->node_steps[v] - 1;
+        if (buf->first >= 0 && buf->last < fetch_at)
+            buf->last = fetch_at;
+    }
+}
+
 /* Places arena buffers with the shared planner from the steps touching them. */
 static cnn_status_t plan_layout(cnn_cpu_build_t *b)
 {
     cnn_cpu_plan_t *p = b->p;
+    keep_values_until_fetchable(b);
     int n = p->num_bufs;
     size_t cnt = (size_t)(n > 0 ? n : 1);
     size_t *sizes = malloc(cnt * sizeof *sizes);
