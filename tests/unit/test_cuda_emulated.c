@@ -104,15 +104,19 @@ static void run_call(const cnn_graph_t *g, const cnn_cu_plan_t *p, const cnn_cu_
         for (long long i = 0; i < total; i++)
             cnn_cu_e_prelu(i, c->src, c->s, c->dst, c->d, c->p0, c->i[0], c->f16);
         break;
-    case CNN_CU_CALL_POOL_CUDNN: /* symmetric padding, cuDNN's output size: the same function */
-    case CNN_CU_CALL_POOL: {
+    case CNN_CU_CALL_POOL_CUDNN: { /* symmetric padding, cuDNN's output size: the same function */
         const cnn_pool_params_t *pp = &g->nodes[st->node].p.pool;
         bool max = g->nodes[st->node].op == CNN_OP_MAX_POOL;
         for (long long i = 0; i < total; i++)
             cnn_cu_e_pool(i, c->src, c->s, c->dst, c->d, pp->kh, pp->kw, pp->sh, pp->sw, pp->pad.top, pp->pad.left,
-                          max, pp->count_include_pad, c->f16);
+                          pp->pad.top, pp->pad.left, max, pp->count_include_pad, c->f16);
         break;
     }
+    case CNN_CU_CALL_POOL:
+        for (long long i = 0; i < total; i++)
+            cnn_cu_e_pool(i, c->src, c->s, c->dst, c->d, c->i[0], c->i[1], c->i[2], c->i[3], c->i[4], c->i[5], c->i[6],
+                          c->i[7], c->b[0], c->b[1], c->f16);
+        break;
     case CNN_CU_CALL_GLOBAL_AVG:
         for (long long i = 0; i < total; i++)
             cnn_cu_e_global_avg(i, c->src, c->s, c->dst, c->d, c->f16);
@@ -372,8 +376,8 @@ static void all_ops(int groups)
     a = cnn_graph_add_lrn(g, "lrn", a, &lrn);
     a = cnn_graph_add_zero_pad(g, "zpad", a, (cnn_pad_t){1, 0, 0, 1});
     a = cnn_graph_add_maxout(g, "maxout", a, 2); /* 6 channels */
-    cnn_pool_params_t avg = {.kh = 3, .kw = 3, .sh = 2, .sw = 2, .pad = {1, 1, 1, 1}, .ceil_mode = true,
-                             .count_include_pad = true};
+    cnn_pool_params_t avg = {.kh = 3, .kw = 3, .sh = 2, .sw = 2, .pad = {1, 0, 2, 1}, .ceil_mode = true,
+                             .count_include_pad = true}; /* asymmetric: the divisor clips at each side's padding */
     int p1 = cnn_graph_add_pool(g, "avg", CNN_OP_AVG_POOL, a, &avg);
     cnn_conv_params_t c2 = {.out_channels = 5, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1,
                             .has_bias = false};

@@ -59,9 +59,10 @@ __global__ void k_prelu(const void *src, cnn_cu_kt_t s, void *dst, cnn_cu_kt_t d
 }
 
 __global__ void k_pool(const void *src, cnn_cu_kt_t s, void *dst, cnn_cu_kt_t d, int kh, int kw, int sh, int sw,
-                       int top, int left, bool is_max, bool include_pad, bool f16)
+                       int top, int left, int bottom, int right, bool is_max, bool include_pad, bool f16)
 {
-    GRID_LOOP(i, cnn_cu_total(d)) cnn_cu_e_pool(i, src, s, dst, d, kh, kw, sh, sw, top, left, is_max, include_pad, f16);
+    GRID_LOOP(i, cnn_cu_total(d))
+    cnn_cu_e_pool(i, src, s, dst, d, kh, kw, sh, sw, top, left, bottom, right, is_max, include_pad, f16);
 }
 
 __global__ void k_global_avg(const void *src, cnn_cu_kt_t s, void *dst, cnn_cu_kt_t d, bool f16)
@@ -146,10 +147,10 @@ extern "C" cudaError_t cnn_cu_k_prelu(const void *src, cnn_cu_kt_t s, void *dst,
 }
 
 extern "C" cudaError_t cnn_cu_k_pool(const void *src, cnn_cu_kt_t s, void *dst, cnn_cu_kt_t d, int kh, int kw, int sh,
-                                     int sw, int top, int left, bool is_max, bool include_pad, bool f16,
-                                     cudaStream_t stream)
+                                     int sw, int top, int left, int bottom, int right, bool is_max,
+                                     bool include_pad, bool f16, cudaStream_t stream)
 {
-    LAUNCH(k_pool, total_host(d), src, s, dst, d, kh, kw, sh, sw, top, left, is_max, include_pad, f16);
+    LAUNCH(k_pool, total_host(d), src, s, dst, d, kh, kw, sh, sw, top, left, bottom, right, is_max, include_pad, f16);
 }
 
 extern "C" cudaError_t cnn_cu_k_global_avg(const void *src, cnn_cu_kt_t s, void *dst, cnn_cu_kt_t d, bool f16,

@@ -42,7 +42,8 @@ cudaError_t cnn_cu_k_prelu(const void *src, cnn_cu_kt_t s, void *dst, cnn_cu_kt_
  * (include_pad false) or to the input plus the top/left padding mirrored
  * (include_pad true: PyTorch's ceil_mode divisor). */
 cudaError_t cnn_cu_k_pool(const void *src, cnn_cu_kt_t s, void *dst, cnn_cu_kt_t d, int kh, int kw, int sh, int sw,
-                          int top, int left, bool is_max, bool include_pad, bool f16, cudaStream_t stream);
+                          int top, int left, int bottom, int right, bool is_max, bool include_pad, bool f16,
+                          cudaStream_t stream);
 /* dst[n,c] = mean over h, w of src[n,c]. */
 cudaError_t cnn_cu_k_global_avg(const void *src, cnn_cu_kt_t s, void *dst, cnn_cu_kt_t d, bool f16,
                                 cudaStream_t stream);

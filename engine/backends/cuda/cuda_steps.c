@@ -143,7 +143,7 @@ static cnn_status_t call_run(cnn_backend_session_t *s, const cnn_cu_step_exec_t 
         break;
     case CNN_CU_CALL_POOL:
         CNN_CU_TRY(err, cnn_cu_k_pool(c->src, c->s, c->dst, c->d, c->i[0], c->i[1], c->i[2], c->i[3], c->i[4], c->i[5],
-                                      c->b[0], c->b[1], c->f16, q));
+                                      c->i[6], c->i[7], c->b[0], c->b[1], c->f16, q));
         break;
     case CNN_CU_CALL_GLOBAL_AVG: CNN_CU_TRY(err, cnn_cu_k_global_avg(c->src, c->s, c->dst, c->d, c->f16, q)); break;
     case CNN_CU_CALL_SOFTMAX: CNN_CU_TRY(err, cnn_cu_k_softmax(c->src, c->s, c->dst, c->d, c->f16, q)); break;

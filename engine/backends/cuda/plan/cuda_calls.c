@@ -166,7 +166,8 @@ int cnn_cu_step_calls(const cnn_graph_t *g, const cnn_cu_plan_t *p, const cnn_cu
     case CNN_CU_STEP_POOL: {
         const cnn_pool_params_t *pp = &n->p.pool;
         c.kind = CNN_CU_CALL_POOL;
-        int ip[6] = {pp->kh, pp->kw, pp->sh, pp->sw, pp->pad.top, pp->pad.left};
+        int ip[8] = {pp->kh, pp->kw, pp->sh, pp->sw, pp->pad.top, pp->pad.left, pp->pad.bottom - pp->extra_h,
+                     pp->pad.right - pp->extra_w};
         memcpy(c.i, ip, sizeof ip);
         c.b[0] = n->op == CNN_OP_MAX_POOL;
         c.b[1] = pp->count_include_pad;

@@ -20,7 +20,7 @@ typedef enum cnn_cu_call_kind {
     CNN_CU_CALL_ADD,         /* src + src2, then act */
     CNN_CU_CALL_AFFINE,      /* p0 scale, p1 shift (fp32) */
     CNN_CU_CALL_PRELU,       /* p0 slopes (fp32), i[0] count */
-    CNN_CU_CALL_POOL,        /* i[0..5] kh kw sh sw top left, b[0] max, b[1] include_pad */
+    CNN_CU_CALL_POOL,        /* i[0..7] kh kw sh sw top left bottom right, b[0] max, b[1] include_pad */
     CNN_CU_CALL_GLOBAL_AVG,
     CNN_CU_CALL_SOFTMAX,
     CNN_CU_CALL_LRN,         /* i[0] size, f[0..2] alpha beta k */
@@ -44,7 +44,7 @@ typedef struct cnn_cu_call {
     bool sf16, df16, f16;
     int act;
     float alpha, beta;
-    int i[6];
+    int i[8];
     bool b[2];
     float f[3];
     cnn_cu_concat_args_t concat;

@@ -203,18 +203,19 @@ CNN_CU_HD void cnn_cu_e_prelu(long long i, const void *src, cnn_cu_kt_t s, void 
     cnn_cu_st(dst, i, v, f16);
 }
 
-/* Max or average pooling with explicit top/left padding (bottom/right follow
- * from the output size). Average: divisor = window clipped to the input
- * (include_pad false) or to the input plus the top/left padding on every
- * side (include_pad true: PyTorch's ceil_mode divisor). */
+/* Max or average pooling with the user's padding top, left, bottom, right
+ * (without the extra area ceil_mode adds; the output size follows from d).
+ * Average: divisor = window clipped to the input (include_pad false) or to
+ * the input plus the user's padding (include_pad true: PyTorch's divisor). */
 CNN_CU_HD void cnn_cu_e_pool(long long i, const void *src, cnn_cu_kt_t s, void *dst, cnn_cu_kt_t d, int kh, int kw,
-                             int sh, int sw, int top, int left, bool is_max, bool include_pad, bool f16)
+                             int sh, int sw, int top, int left, int bottom, int right, bool is_max, bool include_pad,
+                             bool f16)
 {
     cnn_cu_pos_t p = cnn_cu_pos(d, i);
     float v = 0.f;
     if (p.c < d.c) {
         int y0 = p.h * sh - top, x0 = p.w * sw - left;
-        int y1 = cnn_cu_imin(y0 + kh, s.h + top), x1 = cnn_cu_imin(x0 + kw, s.w + left);
+        int y1 = cnn_cu_imin(y0 + kh, s.h + bottom), x1 = cnn_cu_imin(x0 + kw, s.w + right);
         int ya = cnn_cu_imax(y0, 0), xa = cnn_cu_imax(x0, 0);
         int yb = cnn_cu_imin(y0 + kh, s.h), xb = cnn_cu_imin(x0 + kw, s.w);
         int count = include_pad ? (y1 - y0) * (x1 - x0) : (yb - ya) * (xb - xa);
