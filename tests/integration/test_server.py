@@ -619,8 +619,9 @@ class QueueTest(unittest.TestCase):
         self.assertTrue(any("stopped" in line for line in server.log))
 
 
-class LifecycleTest(unittest.TestCase):
-    """Servers caught while loading and while draining."""
+class SampleTest(unittest.TestCase):
+    """Tests with a scratch directory (cls.tmp) and one sample PNG with the
+    predictions `cnnserve classify` gives it (cls.png_path, cls.ref)."""
 
     @classmethod
     def setUpClass(cls):
@@ -631,6 +632,10 @@ class LifecycleTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
+class LifecycleTest(SampleTest):
+    """Servers caught while loading and while draining."""
 
     def assert_prediction(self, body):
         preds = json.loads(body)["results"][0]["predictions"]
@@ -728,14 +733,14 @@ def cpu_runs_bf16(env=None):
     return "bf16" in json.loads(out)["cpu"]["precisions"]
 
 
-class PrecisionTest(unittest.TestCase):
+class PrecisionTest(SampleTest):
     """model.json's "precision", --precision P and --precision MODEL=P, the
     precision in use in /v1/models/{m}, and the fp32 fallback (logged) on a
     CPU without native bf16 (oneDNN limited to AVX2)."""
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="cnnserve-precision-")
+        super().setUpClass()
         for name in ("lenet5-fashion", "resnet-fashion"):
             shutil.copytree(os.path.join(ROOT, "models", name), os.path.join(cls.tmp, name))
         config = os.path.join(cls.tmp, "lenet5-fashion", "model.json")
@@ -744,12 +749,6 @@ class PrecisionTest(unittest.TestCase):
         doc["precision"] = "bf16"
         with open(config, "w") as f:
             json.dump(doc, f)
-        cls.png_path = os.path.join(MODEL, "samples", "0_ankle_boot.png")
-        cls.ref = classify_cli([cls.png_path])[cls.png_path]["top_k"]
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def precisions(self, server):
         """{model: (precision, requested_precision or None)} from /v1/models/{m}."""
