@@ -98,6 +98,17 @@ static int maybe_dropout(gen_t *g, int x, int percent)
     return id < 0 ? x : id;
 }
 
+/* x [+ batch_norm (bn_percent % of the time)] [+ activation (act_percent %)]
+ * [+ dropout]: what the rewrites fuse into a conv or dense x. */
+static int fusable_tail(gen_t *g, int x, int bn_percent, int act_percent)
+{
+    if (gg_chance(g->r, bn_percent))
+        x = gg_batch_norm(g, x);
+    if (gg_chance(g->r, act_percent))
+        x = gg_activation(g, x);
+    return maybe_dropout(g, x, 10);
+}
+
 /* conv [+ batch_norm] [+ activation] [+ dropout]: what the rewrites fuse. */
 static int gen_conv_block(gen_t *g, int x, int flags, int cap)
 {
@@ -105,12 +116,7 @@ static int gen_conv_block(gen_t *g, int x, int flags, int cap)
     if ((flags & KEEP_C) && in.c > GG_MAX_CHANNELS)
         return gg_unary(g, x, flags);
     int oc = (flags & KEEP_C) ? in.c : gg_int(g->r, 1, min_int(GG_MAX_CHANNELS, cap));
-    x = gg_conv(g, x, oc, flags & KEEP_HW);
-    if (gg_chance(g->r, 40))
-        x = gg_batch_norm(g, x);
-    if (gg_chance(g->r, 60))
-        x = gg_activation(g, x);
-    return maybe_dropout(g, x, 10);
+    return fusable_tail(g, gg_conv(g, x, oc, flags & KEEP_HW), 40, 60);
 }
 
 /* dense [+ batch_norm] [+ activation] [+ dropout]; the caller checks that a dense may go here. */
@@ -125,12 +131,7 @@ static int gen_dense_block(gen_t *g, int x, int flags, int cap)
     } else {
         out = gg_int(g->r, 1, min_int(GG_MAX_CHANNELS, cap));
     }
-    x = gg_dense(g, x, out);
-    if (gg_chance(g->r, 30))
-        x = gg_batch_norm(g, x);
-    if (gg_chance(g->r, 50))
-        x = gg_activation(g, x);
-    return maybe_dropout(g, x, 10);
+    return fusable_tail(g, gg_dense(g, x, out), 30, 50);
 }
 
 /* 2-3 branches from x that keep H and W (a conv or pooling first, or x

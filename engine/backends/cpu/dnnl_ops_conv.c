@@ -265,10 +265,10 @@ cnn_status_t cnn_cpu_build_dense(cnn_cpu_build_t *b, const cnn_node_t *n)
         dnnl_memory_desc_t src = attempt == 3 && head_md.data_type == dnnl_f32 ? head_md
                                                                                 : cnn_dnnl_md_any(nd, sdims, dt);
         dnnl_memory_desc_t w = cnn_dnnl_md_any(nd, wdims, dt), dst = cnn_dnnl_md_any(2, dst_dims, dt);
-        if (attempt == 2)
+        if (attempt == 2) {
             src = cnn_dnnl_md_plain(nd, sdims, dt);
-        if (attempt == 2)
             w = cnn_dnnl_md_plain(nd, wdims, dt);
+        }
         dnnl_memory_desc_t bias = cnn_dnnl_md_plain(1, bias_dims, dnnl_f32);
         dnnl_inner_product_desc_t d;
         ds = dnnl_inner_product_forward_desc_init(&d, dnnl_forward_inference, &src, &w, has_bias(n) ? &bias : NULL,
@@ -285,9 +285,7 @@ cnn_status_t cnn_cpu_build_dense(cnn_cpu_build_t *b, const cnn_node_t *n)
         st = (cnn_status_t)sv;
         goto done;
     }
-    dnnl_memory_desc_t wuser = nd == 2 ? cnn_dnnl_md_plain(2, (dnnl_dim_t[2]){oc, src_dims[1] * src_dims[2] * src_dims[3]},
-                                                             dnnl_f32)
-                                       : cnn_dnnl_md_plain(snd, wd, dnnl_f32);
+    dnnl_memory_desc_t wuser = cnn_dnnl_md_plain(nd, nd == 2 ? flat_w : wd, dnnl_f32);
     int dv = cnn_cpu_view_output(b, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), -1);
     st = weighted_step(b, n, pd, sv, &wuser, dv);
 done:
