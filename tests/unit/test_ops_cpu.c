@@ -620,6 +620,47 @@ static void test_bf16_mode(void **state)
     cnn_graph_free(g);
 }
 
+/* A ResNet-50 bottleneck's tail in bf16: 1x1 convolutions with a fused
+ * residual sum (stride 1, and stride 2 as in a downsampling block) match the
+ * reference, and on an AVX512_BF16 CPU without AMX they run on oneDNN's jit
+ * kernel rather than its brgemm one, which applies the sum slowly there
+ * (pd_prefer_jit_for_sum); a 1x1 conv without a sum keeps oneDNN's choice. */
+static void test_bf16_residual_1x1(void **state)
+{
+    (void)state;
+    cnn_graph_t *g = cnn_graph_new();
+    int x = cnn_graph_add_input(g, "x", 64, 8, 8);
+    cnn_conv_params_t narrow = conv_p(64, 1, 1, 0), wide = conv_p(256, 1, 1, 0), down = conv_p(256, 1, 2, 0);
+    int c1 = cnn_graph_add_conv2d(g, "c1", x, &narrow);
+    int r1 = cnn_graph_add_unary(g, "r1", CNN_OP_RELU, c1);
+    int c2 = cnn_graph_add_conv2d(g, "c2", r1, &wide);
+    int shortcut = cnn_graph_add_conv2d(g, "shortcut", x, &wide);
+    int add = cnn_graph_add_add(g, "add", c2, shortcut);
+    int r2 = cnn_graph_add_unary(g, "r2", CNN_OP_RELU, add);
+    cnn_pool_params_t subsample = pool_p(1, 2, 0, false, false);
+    int pooled = cnn_graph_add_pool(g, "pooled", CNN_OP_MAX_POOL, r2, &subsample);
+    int c3 = cnn_graph_add_conv2d(g, "c3", r2, &down);
+    assert_true(cnn_graph_add_add(g, "add2", c3, pooled) > 0);
+    check_graph(g, true, CNN_PRECISION_BF16, 3e-2f);
+    assert_int_equal((g->nodes[c2].residual_input >= 0) + (g->nodes[shortcut].residual_input >= 0), 1);
+    assert_true(g->nodes[c3].residual_input >= 0);
+
+    cnn_backend_session_t *s = open_session(g, CNN_PRECISION_BF16, 3);
+    cnn_error_t err;
+    for (int id = 0; id < g->num_nodes; id++) {
+        const cnn_node_t *n = &g->nodes[id];
+        cnn_layer_impl_t li;
+        if (n->op != CNN_OP_CONV2D)
+            continue;
+        assert_int_equal(cnn_backend_cpu.layer_impl(s, 3, id, &li, &err), CNN_OK);
+        assert_string_equal(li.dtype, "bf16");
+        if (strcmp(cnn_cpu_isa(), "avx512_core_bf16") == 0 && n->residual_input >= 0)
+            assert_true(strncmp(li.impl, "jit", 3) == 0);
+    }
+    cnn_backend_cpu.session_free(s);
+    cnn_graph_free(g);
+}
+
 /* ---------- errors ---------- */
 
 static void test_run_errors(void **state)
@@ -676,6 +717,7 @@ int main(int argc, char **argv)
     };
     const struct CMUnitTest bf16_tests[] = {
         cmocka_unit_test(test_bf16_mode),
+        cmocka_unit_test(test_bf16_residual_1x1),
     };
     return cnn_test_main(argc, argv, "test_ops_cpu", tests, sizeof tests / sizeof tests[0], bf16_tests,
                          sizeof bf16_tests / sizeof bf16_tests[0]);
