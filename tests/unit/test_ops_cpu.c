@@ -661,6 +661,32 @@ static void test_bf16_residual_1x1(void **state)
     cnn_graph_free(g);
 }
 
+/* 1x1 convolutions with a fused residual sum over shapes around the jit
+ * kernel's limits in bf16: odd input channel counts (which that kernel gets
+ * wrong on NHWC, so they must stay on brgemm: a fuzz_graph finding), channel
+ * counts that are multiples of 16, strides 1 and 2, small and odd images. */
+static void test_bf16_residual_1x1_shapes(void **state)
+{
+    (void)state;
+    static const struct {
+        int h, w, stride, in_c, out_c;
+    } cases[] = {{12, 10, 2, 15, 4}, {12, 10, 1, 17, 16}, {12, 10, 1, 1, 16}, {13, 11, 2, 48, 32},
+                 {7, 7, 1, 80, 48},  {1, 1, 1, 16, 16},   {3, 5, 2, 32, 16}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cnn_graph_t *g = cnn_graph_new();
+        int x = cnn_graph_add_input(g, "x", 16, cases[i].h, cases[i].w);
+        cnn_conv_params_t reduce = conv_p(cases[i].in_c, 1, 1, 0), sum = conv_p(cases[i].out_c, 1, cases[i].stride, 0);
+        cnn_conv_params_t branch = conv_p(cases[i].out_c, 3, cases[i].stride, 1);
+        int r = cnn_graph_add_unary(g, "r", CNN_OP_RELU, cnn_graph_add_conv2d(g, "branch", x, &branch));
+        int y = cnn_graph_add_unary(g, "y", CNN_OP_RELU, cnn_graph_add_conv2d(g, "reduce", x, &reduce));
+        int c = cnn_graph_add_conv2d(g, "sum", y, &sum);
+        assert_true(cnn_graph_add_add(g, "add", c, r) > 0);
+        check_graph(g, true, CNN_PRECISION_BF16, 3e-2f);
+        assert_true(g->nodes[c].residual_input >= 0);
+        cnn_graph_free(g);
+    }
+}
+
 /* ---------- errors ---------- */
 
 static void test_run_errors(void **state)
@@ -718,6 +744,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest bf16_tests[] = {
         cmocka_unit_test(test_bf16_mode),
         cmocka_unit_test(test_bf16_residual_1x1),
+        cmocka_unit_test(test_bf16_residual_1x1_shapes),
     };
     return cnn_test_main(argc, argv, "test_ops_cpu", tests, sizeof tests / sizeof tests[0], bf16_tests,
                          sizeof bf16_tests / sizeof bf16_tests[0]);

@@ -150,14 +150,17 @@ static dnnl_status_t pd_create_acceptable(cnn_cpu_build_t *b, dnnl_primitive_des
  * took 1.78 ms at batch 8 with the sum and 1.12 ms without, and its jit kernel
  * on the same layouts 1.15 ms with the sum (the whole network: 7 % faster at
  * batch 8, 2 % at batch 1). In fp32, and for 3x3 convolutions (ResNet-18),
- * the jit kernels were not faster, so those keep oneDNN's choice. For such a
- * conv, *pd is replaced by a non-brgemm implementation over the very same
+ * the jit kernels were not faster, so those keep oneDNN's choice. Channel
+ * counts must be multiples of 16: the jit kernel on NHWC gets odd input
+ * channel counts wrong (found by tests/fuzz/fuzz_graph). For such a conv, *pd
+ * is replaced by a non-brgemm implementation over the very same
  * source and destination layouts (so no reorder appears) where one exists. */
 static void pd_prefer_jit_for_sum(cnn_cpu_build_t *b, const cnn_node_t *n, dnnl_primitive_desc_t *pd,
                                   const dnnl_convolution_desc_t *d, const_dnnl_post_ops_t po)
 {
     const char *impl = NULL;
     if (n->residual_input < 0 || n->p.conv.kh != 1 || n->p.conv.kw != 1 || d->src_desc.data_type != dnnl_bf16 ||
+        d->src_desc.dims[1] % 16 != 0 || d->dst_desc.dims[1] % 16 != 0 || n->p.conv.groups != 1 ||
         dnnl_primitive_desc_query(*pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl ||
         strncmp(impl, "brg", 3) != 0 || strstr(impl, "amx"))
         return;
